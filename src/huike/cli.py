@@ -1,0 +1,162 @@
+"""The ``huike`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from huike.config import get_settings
+
+app = typer.Typer(help="汇客 Huike: a privacy-first SCRM on WeCom.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def _migrate(url: str) -> None:
+    from huike.core.migrate import upgrade
+
+    with console.status("Migrating the database…"):
+        upgrade(url)
+    console.print("[green]✓[/] database schema is up to date")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (Alembic upgrade head)."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _migrate(settings.resolved_database_url)
+
+
+@app.command()
+def run(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Embedded all-in-one: API, console, in-process worker and scheduler on a SQLite file."""
+    import uvicorn
+
+    from huike.app import create_app
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _migrate(settings.resolved_database_url)
+    console.print(f"[bold]汇客 Huike[/] ({settings.mode} mode) at [link]http://{host}:{port}[/]")
+    uvicorn.run(create_app(settings, run_scheduler=True), host=host, port=port, log_level="warning")
+
+
+def _serve_app() -> object:
+    from huike.app import create_app
+
+    return create_app(get_settings(), run_scheduler=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Web worker processes.")] = 2,
+) -> None:
+    """Scale mode web processes (jobs run in `huike worker`, periodic jobs in `huike scheduler`)."""
+    import uvicorn
+
+    uvicorn.run("huike.cli:_serve_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+
+
+def _load_extra_task_modules() -> None:
+    import importlib
+
+    import huike.models  # noqa: F401
+
+    for name in filter(None, os.environ.get("HUIKE_EXTRA_TASK_MODULES", "").split(",")):
+        importlib.import_module(name.strip())
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Jobs run at once by this process.")] = 16,
+) -> None:
+    """Consume jobs from Redis Streams (scale mode)."""
+    from huike.core.broker import TaskiqDispatcher, make_broker, run_worker
+    from huike.core.db import Database
+    from huike.core.logging import configure_logging
+    from huike.core.tasks import JobRuntime, set_runtime
+
+    settings = get_settings()
+    if not settings.redis_url:
+        console.print("[red]HUIKE_REDIS_URL is not set:[/] in embedded mode `huike run` runs the jobs itself.")
+        raise typer.Exit(2)
+    configure_logging(settings)
+    _load_extra_task_modules()
+
+    async def main() -> None:
+        db = Database(settings.resolved_database_url)
+        broker = make_broker(settings.redis_url)
+        set_runtime(
+            JobRuntime(
+                db.sessionmaker,
+                TaskiqDispatcher(broker),
+                visibility_timeout=timedelta(seconds=settings.job_visibility_timeout_s),
+            )
+        )
+        try:
+            await run_worker(broker, max_async_tasks=concurrency)
+        finally:
+            await db.dispose()
+
+    asyncio.run(main())
+
+
+@app.command()
+def scheduler() -> None:
+    """Relay undelivered jobs and enqueue periodic ones (one leader among any number of these)."""
+    from huike.core.broker import TaskiqDispatcher, make_broker
+    from huike.core.db import Database
+    from huike.core.logging import configure_logging
+    from huike.core.tasks import JobRuntime, run_scheduler_loop, set_runtime
+
+    settings = get_settings()
+    configure_logging(settings)
+    _load_extra_task_modules()
+
+    async def main() -> None:
+        db = Database(settings.resolved_database_url)
+        broker = make_broker(settings.redis_url)
+        await broker.startup()
+        runtime = JobRuntime(
+            db.sessionmaker,
+            TaskiqDispatcher(broker),
+            visibility_timeout=timedelta(seconds=settings.job_visibility_timeout_s),
+        )
+        set_runtime(runtime)
+        try:
+            await run_scheduler_loop(runtime, settings.relay_interval_s, settings.scheduler_lease_s)
+        finally:
+            await broker.shutdown()
+            await db.dispose()
+
+    asyncio.run(main())
+
+
+@app.command()
+def openapi(
+    output: Annotated[Path | None, typer.Option(help="File to write; standard output when omitted.")] = None,
+) -> None:
+    """Write the OpenAPI document (the console's typed client is generated from it)."""
+    from huike.app import create_app
+
+    document = json.dumps(create_app().openapi(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    if output is None:
+        typer.echo(document, nl=False)
+    else:
+        output.write_text(document, encoding="utf-8")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,58 @@
+"""Settings: every knob comes from a HUIKE_* variable (or an optional .env); nothing connects at import."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUIKE_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = Field(
+        "development", description="Where Huike runs; production turns on JSON logs and strict cookies."
+    )
+    data_dir: Path = Field(Path("var"), description="Folder for the embedded SQLite file, keys and uploads.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy async URL. Unset: SQLite file in data_dir (embedded mode). "
+        "postgresql+asyncpg://... for scale mode.",
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL. Set: jobs go through Redis Streams to `huike worker` processes."
+    )
+    max_body_bytes: int = Field(1_048_576, description="Largest request body the API accepts.")
+    log_json: bool | None = Field(None, description="JSON logs; default on in production, off otherwise.")
+    log_level: str = Field("INFO", description="Lowest log level written.")
+    web_dist: Path = Field(
+        Path(__file__).resolve().parents[2] / "web" / "dist",
+        description="Built console assets served at /.",
+    )
+    job_visibility_timeout_s: float = Field(
+        60.0, description="A dispatched job not finished after this long is dispatched again by the relay."
+    )
+    relay_interval_s: float = Field(5.0, description="How often the relay and the scheduler tick.")
+    scheduler_lease_s: float = Field(30.0, description="How long a scheduler leader's lease lasts.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'huike.db').resolve()}"
+
+    @property
+    def mode(self) -> Literal["embedded", "scale"]:
+        return "scale" if self.redis_url else "embedded"
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_json if self.log_json is not None else self.env == "production"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

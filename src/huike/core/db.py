@@ -1,0 +1,197 @@
+"""Database glue: the declarative base, portable column types, engines for SQLite and PostgreSQL,
+the per-request session and the commit boundary (docs/adr/0002-unit-of-work.md).
+
+Application code never calls ``session.commit()``: the route wrapper and the job wrapper call
+:func:`commit`, which commits and then runs the callbacks registered with :func:`on_commit`
+(dispatching enqueued jobs). A rollback discards those callbacks with the transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.routing import APIRoute
+from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, SessionTransaction, mapped_column
+from sqlalchemy.types import TypeDecorator, Uuid
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp on both databases (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, uuid.UUID: Uuid, dict[str, Any]: JSONType}
+
+
+class IdMixin:
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def is_sqlite_url(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """An engine that behaves the same way on SQLite and PostgreSQL for our purposes."""
+    if is_sqlite_url(url):
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        _make_sqlite_honest(engine)
+        return engine
+    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _make_sqlite_honest(engine: AsyncEngine) -> None:
+    """WAL, foreign keys and SQLAlchemy's documented fix so that SAVEPOINT and BEGIN behave."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+class Database:
+    """The engine and session factory of one process, made in the app lifespan (never at import)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessionmaker = make_sessionmaker(self.engine)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite_url(self.url)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+# --- commit boundary ---------------------------------------------------------------------------
+
+OnCommit = Callable[[], Awaitable[None]]
+_CALLBACKS = "huike.on_commit"
+
+
+def on_commit(session: AsyncSession, callback: OnCommit) -> None:
+    """Run ``callback`` after the session's transaction commits; drop it if the transaction rolls back."""
+    session.info.setdefault(_CALLBACKS, []).append(callback)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _discard_on_rollback(session: Session, transaction: SessionTransaction) -> None:
+    # A committed root transaction keeps its callbacks for commit() to run; anything else that ends
+    # the root transaction (rollback, close) discards them.
+    if transaction.parent is None and not session.info.get("huike.committing"):
+        session.info.pop(_CALLBACKS, None)
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit, then run the on-commit callbacks (job dispatch). The only place that commits."""
+    session.info["huike.committing"] = True
+    try:
+        await session.commit()
+    finally:
+        session.info["huike.committing"] = False
+    callbacks: list[OnCommit] = session.info.pop(_CALLBACKS, [])
+    for callback in callbacks:
+        await callback()
+
+
+async def rollback(session: AsyncSession) -> None:
+    session.info.pop(_CALLBACKS, None)
+    await session.rollback()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request; the route wrapper commits it, this only rolls back and closes."""
+    db: Database = request.app.state.db
+    async with db.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await rollback(session)
+            raise
+
+
+class UnitOfWorkRoute(APIRoute):
+    """Commits the request's session as soon as the endpoint returns, before the response is sent."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        @functools.wraps(endpoint)
+        async def endpoint_then_commit(*args: Any, **values: Any) -> Any:
+            result = await endpoint(*args, **values)
+            for value in values.values():
+                if isinstance(value, AsyncSession):
+                    await commit(value)
+                    break
+            return result
+
+        super().__init__(path, endpoint_then_commit, **kwargs)
+
+
+def insert_ignore(session: AsyncSession, model: type[Base], index_elements: list[str]) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for the session's dialect."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(model).on_conflict_do_nothing(index_elements=index_elements)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(model).on_conflict_do_nothing(index_elements=index_elements)
