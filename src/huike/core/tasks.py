@@ -200,6 +200,7 @@ async def enqueue(
         raise KeyError(f"unknown task {task_name!r}")
     payload = json.loads(json.dumps(payload))  # ids and scalars only: fail here, not in the worker
     if job is not None:
+        await session.flush()  # the job row needs its id before the outbox row points at it
         tenant_id = job.tenant_id
     now = utcnow()
     row_id = uuid.uuid4()
@@ -217,8 +218,6 @@ async def enqueue(
         "dedupe_key": dedupe_key,
         "created_at": now,
     }
-    if job is not None:
-        await session.flush()
     result = await session.execute(insert_ignore(session, Outbox, ["dedupe_key"]).values(**values))
     if result.rowcount == 0:
         return None

@@ -1,0 +1,149 @@
+"""Test fixtures: one database per run (SQLite file by default, PostgreSQL when
+HUIKE_TEST_DATABASE_URL is set), every test inside a transaction that is rolled back."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+import huike.models  # noqa: F401
+from huike.app import create_app
+from huike.config import Settings
+from huike.core.db import Base, Database, get_session, make_engine, rollback
+from huike.security.sessions import SESSION_COOKIE, start_session
+from huike.tenant.models import Tenant
+from tests.support import RecordingDispatcher, block_outside_network, database_url_for, reset_database
+
+block_outside_network()
+
+
+@pytest.fixture(scope="session")
+def test_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return database_url_for("main", tmp_path_factory.mktemp("db"))
+
+
+@pytest_asyncio.fixture(scope="session")
+async def engine(test_db_url: str) -> AsyncIterator[AsyncEngine]:
+    await reset_database(test_db_url)
+    engine = make_engine(test_db_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    yield engine
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session whose commits only release savepoints; everything is rolled back at the end."""
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        session = AsyncSession(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint")
+        try:
+            yield session
+        finally:
+            await session.close()
+            await outer.rollback()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, test_db_url: str) -> Settings:
+    return Settings(
+        env="test",
+        data_dir=tmp_path,
+        database_url=test_db_url,
+        redis_url=None,
+        web_dist=tmp_path / "no-dist",
+        max_body_bytes=64 * 1024,
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture
+def dispatcher() -> RecordingDispatcher:
+    return RecordingDispatcher()
+
+
+@pytest_asyncio.fixture
+async def app(settings: Settings, session: AsyncSession, dispatcher: RecordingDispatcher) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+
+    async def _session() -> AsyncIterator[AsyncSession]:
+        # like huike.core.db.get_session, but on the test's session (rollback = its savepoint)
+        try:
+            yield session
+        except BaseException:
+            await rollback(session)
+            raise
+
+    app.dependency_overrides[get_session] = _session
+    async with app.router.lifespan_context(app):
+        app.state.jobs.dispatcher = dispatcher
+        yield app
+
+
+@pytest_asyncio.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest_asyncio.fixture
+async def tenant(session: AsyncSession) -> Tenant:
+    row = Tenant(name=f"租户甲 {uuid.uuid4().hex[:6]}")
+    session.add(row)
+    await session.commit()  # releases the test savepoint, so a failing request cannot roll it back
+    return row
+
+
+@pytest_asyncio.fixture
+async def other_tenant(session: AsyncSession) -> Tenant:
+    row = Tenant(name=f"租户乙 {uuid.uuid4().hex[:6]}")
+    session.add(row)
+    await session.commit()
+    return row
+
+
+@pytest_asyncio.fixture
+async def logged_in(client: httpx.AsyncClient, session: AsyncSession, tenant: Tenant) -> httpx.AsyncClient:
+    """The client with a session cookie of a user of ``tenant``."""
+    _, token = await start_session(session, tenant.id, uuid.uuid4())
+    await session.commit()
+    client.cookies.set(SESSION_COOKIE, token)
+    return client
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    url = os.environ.get("HUIKE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    yield url
+
+
+@pytest_asyncio.fixture(scope="module")
+async def committed_db(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """A database of the module's own where work really commits (jobs, workers, schedulers)."""
+    name = "m_" + request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    url = database_url_for(name, tmp_path_factory.mktemp("committed"))
+    await reset_database(url)
+    db = Database(url)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    yield db
+    await db.dispose()
+
+
+@pytest_asyncio.fixture
+async def clean_db(committed_db: Database) -> Database:
+    """The module's committed database, emptied before the test."""
+    async with committed_db.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            await conn.execute(table.delete())
+    return committed_db
