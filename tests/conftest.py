@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -72,7 +72,9 @@ def dispatcher() -> RecordingDispatcher:
 
 
 @pytest_asyncio.fixture
-async def app(settings: Settings, session: AsyncSession, dispatcher: RecordingDispatcher) -> AsyncIterator[FastAPI]:
+async def app(
+    settings: Settings, session: AsyncSession, dispatcher: RecordingDispatcher
+) -> AsyncIterator[FastAPI]:
     app = create_app(settings)
 
     async def _session() -> AsyncIterator[AsyncSession]:
@@ -122,13 +124,14 @@ async def logged_in(client: httpx.AsyncClient, session: AsyncSession, tenant: Te
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    url = os.environ.get("HUIKE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    yield url
+def redis_url() -> str:
+    return os.environ.get("HUIKE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest_asyncio.fixture(scope="module")
-async def committed_db(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+async def committed_db(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[Database]:
     """A database of the module's own where work really commits (jobs, workers, schedulers)."""
     name = "m_" + request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
     url = database_url_for(name, tmp_path_factory.mktemp("committed"))

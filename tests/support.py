@@ -75,8 +75,8 @@ def block_outside_network() -> None:
     socket.socket.connect = guarded_connect  # type: ignore[method-assign]
 
 
-async def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_until(predicate: Any, within: float = 10.0, interval: float = 0.05) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         result = predicate()
         if asyncio.iscoroutine(result):

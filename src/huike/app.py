@@ -43,7 +43,10 @@ def create_app(
             visibility_timeout=timedelta(seconds=settings.job_visibility_timeout_s),
         )
         set_runtime(runtime)
-        await broker.startup()
+        try:
+            await broker.startup()
+        except Exception as exc:  # readiness reports it; the relay delivers once the broker is back
+            log.warning("broker.unavailable", error_type=type(exc).__name__)
         app.state.db, app.state.jobs, app.state.broker = db, runtime, broker
         ticker = (
             asyncio.create_task(

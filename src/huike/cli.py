@@ -66,7 +66,9 @@ def serve(
     """Scale mode web processes (jobs run in `huike worker`, periodic jobs in `huike scheduler`)."""
     import uvicorn
 
-    uvicorn.run("huike.cli:_serve_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+    uvicorn.run(
+        "huike.cli:_serve_app", factory=True, host=host, port=port, workers=workers, log_level="warning"
+    )
 
 
 def _load_extra_task_modules() -> None:
@@ -90,7 +92,9 @@ def worker(
 
     settings = get_settings()
     if not settings.redis_url:
-        console.print("[red]HUIKE_REDIS_URL is not set:[/] in embedded mode `huike run` runs the jobs itself.")
+        console.print(
+            "[red]HUIKE_REDIS_URL is not set:[/] in embedded mode `huike run` runs the jobs itself."
+        )
         raise typer.Exit(2)
     configure_logging(settings)
     _load_extra_task_modules()

@@ -13,7 +13,8 @@ from huike.core.errors import error_response
 _API_PREFIXES = ("api/", "healthz", "readyz", "metrics", "privacy/", "wecom/")
 
 _MISSING = """<!doctype html><meta charset="utf-8"><title>汇客 Huike</title>
-<p>控制台尚未构建：请运行 <code>make run</code>。 The console is not built yet: run <code>make run</code>.</p>"""
+<p>控制台尚未构建：请运行 <code>make run</code>。</p>
+<p>The console is not built yet: run <code>make run</code>.</p>"""
 
 
 def mount_console(app: FastAPI, dist: Path) -> None:
@@ -29,7 +30,11 @@ def mount_console(app: FastAPI, dist: Path) -> None:
         if path:
             candidate = (root / path).resolve()
             if candidate.is_relative_to(root) and candidate.is_file():
-                headers = {"Cache-Control": "public, max-age=31536000, immutable"} if path.startswith("assets/") else {}
+                headers = (
+                    {"Cache-Control": "public, max-age=31536000, immutable"}
+                    if path.startswith("assets/")
+                    else {}
+                )
                 return FileResponse(candidate, headers=headers)
             if "." in path.rsplit("/", 1)[-1]:
                 return error_response(404, "not_found")

@@ -42,7 +42,9 @@ async def tenant_count(session: AsyncSession) -> int:
 
 
 class TestBadInput:
-    async def test_malformed_json_is_400_with_code(self, probe_client: httpx.AsyncClient, session: AsyncSession) -> None:
+    async def test_malformed_json_is_400_with_code(
+        self, probe_client: httpx.AsyncClient, session: AsyncSession
+    ) -> None:
         before = await tenant_count(session)
         response = await probe_client.post(
             "/api/v1/_probe/tenants", content=b'{"name": "x", ', headers={"content-type": "application/json"}
@@ -64,12 +66,18 @@ class TestBadInput:
             {"location": ["body", "seats"], "type": "int_parsing", "message": "Must be an integer."}
         ]
 
-    async def test_unknown_field_is_refused(self, probe_client: httpx.AsyncClient, session: AsyncSession) -> None:
+    async def test_unknown_field_is_refused(
+        self, probe_client: httpx.AsyncClient, session: AsyncSession
+    ) -> None:
         before = await tenant_count(session)
-        response = await probe_client.post("/api/v1/_probe/tenants", json={"name": "x", "seats": 1, "admin": True})
+        response = await probe_client.post(
+            "/api/v1/_probe/tenants", json={"name": "x", "seats": 1, "admin": True}
+        )
         assert response.status_code == 422
         fields = response.json()["error"]["details"]["fields"]
-        assert fields == [{"location": ["body", "admin"], "type": "extra_forbidden", "message": "不允许的字段。"}]
+        assert fields == [
+            {"location": ["body", "admin"], "type": "extra_forbidden", "message": "不允许的字段。"}
+        ]
         assert await tenant_count(session) == before
 
     async def test_oversized_body_declared(self, probe_client: httpx.AsyncClient) -> None:
@@ -99,7 +107,9 @@ class TestBadInput:
         assert response.json()["error"]["code"] == "request.too_large"
         assert await tenant_count(session) == before
 
-    async def test_good_input_is_written(self, probe_client: httpx.AsyncClient, session: AsyncSession) -> None:
+    async def test_good_input_is_written(
+        self, probe_client: httpx.AsyncClient, session: AsyncSession
+    ) -> None:
         before = await tenant_count(session)
         response = await probe_client.post("/api/v1/_probe/tenants", json={"name": "好公司", "seats": 3})
         assert response.status_code == 200

@@ -90,7 +90,9 @@ async def runtime(db: Database, recording: RecordingDispatcher) -> AsyncIterator
 
 async def effect_count(db: Database, key: str) -> int:
     async with db.sessionmaker() as session:
-        return (await session.execute(select(func.count()).select_from(effects).where(effects.c.key == key))).scalar_one()
+        return (
+            await session.execute(select(func.count()).select_from(effects).where(effects.c.key == key))
+        ).scalar_one()
 
 
 async def outbox_row(db: Database, outbox_id: uuid.UUID) -> Outbox:
@@ -217,7 +219,9 @@ class TestFailures:
             tenant = Tenant(name="失败租户")
             session.add(tenant)
             await session.flush()
-            job = await create_job(session, TenantContext.system(tenant.id), "test.always_fails", reason="企业微信拒绝")
+            job = await create_job(
+                session, TenantContext.system(tenant.id), "test.always_fails", reason="企业微信拒绝"
+            )
             await commit(session)
         (outbox_id,) = runtime.dispatcher.dispatched  # type: ignore[union-attr]
         now = datetime.now(UTC)
@@ -232,14 +236,21 @@ class TestFailures:
                     async with db.sessionmaker() as session:
                         waiting = await session.get(Job, job.id)
                         assert waiting is not None
-                        assert (waiting.status, waiting.error) == (JobStatus.queued, "ValueError: 企业微信拒绝")
+                        assert (waiting.status, waiting.error) == (
+                            JobStatus.queued,
+                            "ValueError: 企业微信拒绝",
+                        )
             now = row.available_at + timedelta(seconds=1)
             with time_machine.travel(now, tick=False):
                 relayed = await relay_once(runtime)
                 assert relayed == ([outbox_id] if attempt < 3 else [])
         assert outcomes == ["retrying", "retrying", "failed"]
         row = await outbox_row(db, outbox_id)
-        assert (row.status, row.attempts, row.last_error) == (OutboxStatus.failed, 3, "ValueError: 企业微信拒绝")
+        assert (row.status, row.attempts, row.last_error) == (
+            OutboxStatus.failed,
+            3,
+            "ValueError: 企业微信拒绝",
+        )
         async with db.sessionmaker() as session:
             failed = await session.get(Job, job.id)
             assert failed is not None
@@ -275,7 +286,9 @@ class TestScheduler:
             # the leader went quiet; its lease expired, the follower takes over the next slot
             assert "test.periodic_tick" in await schedule_once(follower, ttl)
         async with db.sessionmaker() as session:
-            rows = (await session.execute(select(Outbox.dedupe_key).where(Outbox.task == "test.periodic_tick"))).scalars()
+            rows = (
+                await session.execute(select(Outbox.dedupe_key).where(Outbox.task == "test.periodic_tick"))
+            ).scalars()
             assert len(list(rows)) == 2
 
 

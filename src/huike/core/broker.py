@@ -32,7 +32,7 @@ def make_broker(redis_url: str | None) -> Any:
 
         broker = InMemoryBroker(max_async_tasks=8)
 
-    @broker.task(task_name=OUTBOX_TASK)
+    @broker.task(task_name=OUTBOX_TASK)  # type: ignore[untyped-decorator]
     async def run_outbox(outbox_id: str) -> str:
         return await execute(get_runtime(), uuid.UUID(outbox_id))
 

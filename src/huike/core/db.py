@@ -12,11 +12,11 @@ import functools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from fastapi import Request
 from fastapi.routing import APIRoute
-from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy import JSON, CursorResult, DateTime, MetaData, Result, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -60,7 +60,11 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime, uuid.UUID: Uuid, dict[str, Any]: JSONType}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        uuid.UUID: Uuid,
+        dict[str, Any]: JSONType,
+    }
 
 
 class IdMixin:
@@ -100,7 +104,10 @@ def _make_sqlite_honest(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+        # A write transaction takes the write lock up front: a deferred one that reads, then
+        # writes, fails at once with "database is locked" when another writer got there first.
+        immediate = conn.get_execution_options().get("huike_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -108,12 +115,17 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 class Database:
-    """The engine and session factory of one process, made in the app lifespan (never at import)."""
+    """The engine and session factories of one process, made in the app lifespan (never at import).
+
+    ``sessionmaker`` is for transactions that write (on SQLite they take the write lock at BEGIN);
+    ``read_sessionmaker`` for those that only read.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self.sessionmaker = make_sessionmaker(self.engine)
+        self.sessionmaker = make_sessionmaker(self.engine.execution_options(huike_write=True))
+        self.read_sessionmaker = make_sessionmaker(self.engine)
 
     @property
     def is_sqlite(self) -> bool:
@@ -162,7 +174,8 @@ async def rollback(session: AsyncSession) -> None:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request; the route wrapper commits it, this only rolls back and closes."""
     db: Database = request.app.state.db
-    async with db.sessionmaker() as session:
+    factory = db.read_sessionmaker if request.method in ("GET", "HEAD", "OPTIONS") else db.sessionmaker
+    async with factory() as session:
         try:
             yield session
         except BaseException:
@@ -195,3 +208,8 @@ def insert_ignore(session: AsyncSession, model: type[Base], index_elements: list
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(model).on_conflict_do_nothing(index_elements=index_elements)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE/DELETE/INSERT touched (the async session types its result loosely)."""
+    return int(cast("CursorResult[Any]", result).rowcount)

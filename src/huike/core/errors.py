@@ -116,7 +116,9 @@ def install_error_handlers(app: FastAPI) -> None:
         cause = exc.__cause__
         if isinstance(cause, AppError):  # e.g. the body cap tripped while FastAPI read the body
             return error_response(cause.status_code, cause.code, cause.details)
-        code = _HTTP_CODES.get(exc.status_code, "validation_error" if exc.status_code < 500 else "internal_error")
+        code = _HTTP_CODES.get(
+            exc.status_code, "validation_error" if exc.status_code < 500 else "internal_error"
+        )
         return error_response(exc.status_code, code)
 
     @app.exception_handler(Exception)

@@ -65,5 +65,9 @@ async def metrics() -> Response:
 async def meta(request: Request) -> Meta:
     settings: Settings = request.app.state.settings
     return Meta(
-        name="huike", version=__version__, mode=settings.mode, default_locale=DEFAULT_LOCALE, locales=list(LOCALES)
+        name="huike",
+        version=__version__,
+        mode=settings.mode,
+        default_locale=DEFAULT_LOCALE,
+        locales=list(LOCALES),
     )

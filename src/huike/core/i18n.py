@@ -45,7 +45,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "internal_error": ("服务器内部错误，请稍后重试。", "Internal server error. Please try again later."),
     "not_found": ("请求的资源不存在。", "The requested resource does not exist."),
     "method_not_allowed": ("不支持该请求方法。", "This method is not allowed here."),
-    "validation_error": ("请求内容有误，请检查后重试。", "The request is invalid. Please check it and try again."),
+    "validation_error": (
+        "请求内容有误，请检查后重试。",
+        "The request is invalid. Please check it and try again.",
+    ),
     "request.malformed_json": ("请求体不是合法的 JSON。", "The request body is not valid JSON."),
     "request.too_large": (
         "请求体过大，最多 {limit} 字节。",
@@ -55,7 +58,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "不支持的内容类型，请使用 application/json。",
         "Unsupported content type; send application/json.",
     ),
-    "pagination.invalid_cursor": ("分页游标无效，请从第一页重新加载。", "Invalid page cursor; reload from the first page."),
+    "pagination.invalid_cursor": (
+        "分页游标无效，请从第一页重新加载。",
+        "Invalid page cursor; reload from the first page.",
+    ),
     "auth.required": ("请先登录。", "Please log in first."),
     "forbidden": ("您没有执行此操作的权限。", "You are not allowed to do this."),
     "conflict": ("操作与当前状态冲突。", "This conflicts with the current state."),

@@ -25,7 +25,7 @@ class TenantRepository(Generic[M]):
         self.session = session
         self.ctx = ctx
 
-    def select(self) -> Select[tuple[M]]:
+    def select(self) -> Select[M]:
         return select(self.model).where(self.model.tenant_id == self.ctx.tenant_id)
 
     async def get(self, id: uuid.UUID) -> M | None:

@@ -28,7 +28,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, or_, select, up
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from huike.core.db import Base, commit, insert_ignore, on_commit, rollback, utcnow
+from huike.core.db import Base, commit, insert_ignore, on_commit, rollback, rowcount, utcnow
 from huike.core.tenancy import TenantContext, TenantScoped
 
 log = structlog.get_logger(__name__)
@@ -78,7 +78,9 @@ class Outbox(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     task: Mapped[str] = mapped_column(String(100))
     payload: Mapped[dict[str, Any]]
-    tenant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.pending)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -219,7 +221,7 @@ async def enqueue(
         "created_at": now,
     }
     result = await session.execute(insert_ignore(session, Outbox, ["dedupe_key"]).values(**values))
-    if result.rowcount == 0:
+    if rowcount(result) == 0:
         return None
     if not delay:
         pending: list[uuid.UUID] = session.info.setdefault("huike.outbox_ids", [])
@@ -278,7 +280,7 @@ class JobContext:
             .where(Outbox.id == self.outbox_id, Outbox.attempts == self.attempt)
             .values(leased_until=utcnow() + self.runtime.visibility_timeout)
         )
-        if result.rowcount != 1:
+        if rowcount(result) != 1:
             raise LeaseLost()
 
 
@@ -294,10 +296,12 @@ async def _claim(runtime: JobRuntime, outbox_id: uuid.UUID) -> tuple[Outbox, int
         attempt = row.attempts + 1
         result = await session.execute(
             update(Outbox)
-            .where(Outbox.id == outbox_id, Outbox.attempts == row.attempts, Outbox.status == OutboxStatus.pending)
+            .where(
+                Outbox.id == outbox_id, Outbox.attempts == row.attempts, Outbox.status == OutboxStatus.pending
+            )
             .values(attempts=attempt, leased_until=now + runtime.visibility_timeout)
         )
-        if result.rowcount != 1:
+        if rowcount(result) != 1:
             await rollback(session)
             return None
         if attempt > row.max_attempts:
@@ -355,10 +359,14 @@ async def execute(runtime: JobRuntime, outbox_id: uuid.UUID) -> str:
                 now = utcnow()
                 done = await session.execute(
                     update(Outbox)
-                    .where(Outbox.id == outbox_id, Outbox.attempts == attempt, Outbox.status == OutboxStatus.pending)
+                    .where(
+                        Outbox.id == outbox_id,
+                        Outbox.attempts == attempt,
+                        Outbox.status == OutboxStatus.pending,
+                    )
                     .values(status=OutboxStatus.done, leased_until=None, finished_at=now)
                 )
-                if done.rowcount != 1:
+                if rowcount(done) != 1:
                     raise LeaseLost()
                 if job is not None:
                     job.status, job.finished_at, job.error = JobStatus.succeeded, now, None
@@ -463,7 +471,9 @@ async def acquire_leadership(runtime: JobRuntime, ttl: timedelta, name: str = "s
             )
             .values(holder=runtime.worker_id, expires_at=now + ttl)
         )
-        holder = (await session.execute(select(SchedulerLease.holder).where(SchedulerLease.name == name))).scalar()
+        holder = (
+            await session.execute(select(SchedulerLease.holder).where(SchedulerLease.name == name))
+        ).scalar()
         await commit(session)
     return holder == runtime.worker_id
 
@@ -509,7 +519,7 @@ async def prune_outbox(ctx: JobContext, keep_days: int = 7) -> dict[str, Any]:
     result = await ctx.session.execute(
         delete(Outbox).where(Outbox.status == OutboxStatus.done, Outbox.finished_at < cutoff)
     )
-    return {"deleted": result.rowcount}
+    return {"deleted": rowcount(result)}
 
 
 periodic("jobs.prune_outbox", every_s=3600)

@@ -3,13 +3,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 
-from huike.core.repository import TenantRepository
 from huike.core.db import utcnow
+from huike.core.repository import TenantRepository
 from huike.core.tasks import Job, Outbox, OutboxStatus
 
 
@@ -39,7 +38,10 @@ class JobRepository(TenantRepository[Job]):
     async def last_payload(self, job: Job) -> dict[str, Any]:
         payload = (
             await self.session.execute(
-                select(Outbox.payload).where(Outbox.job_id == job.id).order_by(Outbox.created_at.desc()).limit(1)
+                select(Outbox.payload)
+                .where(Outbox.job_id == job.id)
+                .order_by(Outbox.created_at.desc())
+                .limit(1)
             )
         ).scalar_one_or_none()
         return dict(payload or {})

@@ -32,7 +32,11 @@ async def list_jobs(
             raise InvalidCursor() from exc
     rows = await JobRepository(session, ctx).list_page(limit=limit + 1, after=after, status=status)
     items = [JobRead.model_validate(row) for row in rows[:limit]]
-    next_cursor = encode_cursor(rows[limit - 1].created_at.isoformat(), rows[limit - 1].id) if len(rows) > limit else None
+    next_cursor = (
+        encode_cursor(rows[limit - 1].created_at.isoformat(), rows[limit - 1].id)
+        if len(rows) > limit
+        else None
+    )
     return CursorPage[JobRead](items=items, next_cursor=next_cursor)
 
 
@@ -51,4 +55,3 @@ async def retry_job(session: AsyncSession, ctx: TenantContext, job_id: uuid.UUID
     job.status, job.error, job.finished_at = JobStatus.queued, None, None
     await enqueue(session, job.kind, job=job, **payload)
     return job
-

@@ -1,0 +1,3 @@
+from huike.cli import main
+
+main()

@@ -1,0 +1,82 @@
+"""Walks every registered route that takes an id: another tenant's id must answer exactly like an id
+that does not exist (404, same body). A new route with an id parameter fails this test until its
+resource has a factory in OWNED_BY_TENANT_A, so no route escapes the check."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from huike.core.tasks import Job
+from huike.tenant.models import Tenant
+
+Factory = Callable[[AsyncSession, Tenant], Awaitable[uuid.UUID]]
+
+
+async def job_of(session: AsyncSession, tenant: Tenant) -> uuid.UUID:
+    job = Job(tenant_id=tenant.id, kind="test.isolation", status="failed", error="boom")
+    session.add(job)
+    await session.flush()
+    return job.id
+
+
+# path parameter name -> a factory that makes such a resource for a tenant
+OWNED_BY_TENANT_A: dict[str, Factory] = {
+    "job_id": job_of,
+}
+
+PARAM = re.compile(r"{([a-z_]+)}")
+
+
+def id_routes(app: FastAPI) -> list[tuple[str, str, list[str]]]:
+    """Every documented operation whose path carries an id, from the OpenAPI document."""
+    found = []
+    for path, operations in app.openapi()["paths"].items():
+        params = [p for p in PARAM.findall(path) if p.endswith("_id")]
+        if params:
+            found.extend((method.upper(), path, params) for method in sorted(operations))
+    return found
+
+
+async def test_every_id_route_hides_other_tenants(
+    app: FastAPI,
+    logged_in: httpx.AsyncClient,
+    session: AsyncSession,
+    tenant: Tenant,
+    other_tenant: Tenant,
+) -> None:
+    routes = id_routes(app)
+    assert routes, "no routes with ids found: the walk would prove nothing"
+    missing = sorted({p for _, _, params in routes for p in params} - OWNED_BY_TENANT_A.keys())
+    assert not missing, f"add factories for {missing} to OWNED_BY_TENANT_A"
+    # resources of the *other* tenant; the client is logged in to `tenant`
+    foreign = {name: await factory(session, other_tenant) for name, factory in OWNED_BY_TENANT_A.items()}
+    await session.commit()
+    for method, path, params in routes:
+        foreign_path = path
+        missing_path = path
+        for name in params:
+            foreign_path = foreign_path.replace("{" + name + "}", str(foreign[name]))
+            missing_path = missing_path.replace("{" + name + "}", str(uuid.uuid4()))
+        body = {} if method in {"POST", "PUT", "PATCH"} else None
+        foreign_response = await logged_in.request(method, foreign_path, json=body)
+        missing_response = await logged_in.request(method, missing_path, json=body)
+        assert foreign_response.status_code == 404, (method, path, foreign_response.text)
+        assert foreign_response.json() == missing_response.json(), (method, path)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/jobs"])
+async def test_lists_show_nothing_of_other_tenants(
+    logged_in: httpx.AsyncClient, session: AsyncSession, other_tenant: Tenant, path: str
+) -> None:
+    await job_of(session, other_tenant)
+    await session.commit()
+    response = await logged_in.get(path)
+    assert response.status_code == 200
+    assert response.json()["items"] == []
