@@ -150,3 +150,9 @@ async def clean_db(committed_db: Database) -> Database:
         for table in reversed(Base.metadata.sorted_tables):
             await conn.execute(table.delete())
     return committed_db
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps an event loop running in this thread
+    for as long as its session fixture lives, and async tests cannot start their own beside it."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
