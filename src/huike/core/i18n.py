@@ -97,6 +97,14 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+def register_messages(messages: dict[str, tuple[str, str]]) -> None:
+    """A domain adds its error codes' zh-CN and English messages (from its errors.py)."""
+    clashes = {code for code in messages if code in MESSAGES and MESSAGES[code] != messages[code]}
+    if clashes:
+        raise ValueError(f"error codes registered twice: {sorted(clashes)}")
+    MESSAGES.update(messages)
+
+
 def translate(code: str, locale: Locale | None = None, **params: object) -> str:
     zh, en = MESSAGES.get(code, MESSAGES["internal_error"])
     text = en if (locale or current_locale.get()) == "en" else zh

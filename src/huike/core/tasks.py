@@ -30,6 +30,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from huike.core.db import Base, commit, insert_ignore, on_commit, rollback, rowcount, utcnow
 from huike.core.tenancy import TenantContext, TenantScoped
+from huike.privacy.inventory import (
+    SYSTEM_TABLE,
+    Erasure,
+    Owner,
+    Purpose,
+    Retention,
+    Subject,
+    TableInventory,
+    describe,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -54,19 +64,35 @@ class Job(TenantScoped, Base):
 
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_tenant_created", "tenant_id", "created_at", "id"),)
+    __inventory__ = TableInventory(
+        subject=Subject.account_holder,
+        owner=Owner.customer,
+        purposes=(Purpose("service.jobs"),),
+        retention=Retention("created", 180, Erasure.delete_row),
+        erasure=Erasure.delete_row,
+        subject_key="created_by",
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    kind: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(16), default=JobStatus.queued)
-    progress: Mapped[int] = mapped_column(Integer, default=0)
-    total: Mapped[int | None] = mapped_column(Integer)
-    error: Mapped[str | None] = mapped_column(Text)
-    result: Mapped[dict[str, Any] | None]
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_by: Mapped[uuid.UUID | None]
+    kind: Mapped[str] = mapped_column(String(100), info=describe("system.job.kind"))
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.queued, info=describe("system.status"))
+    progress: Mapped[int] = mapped_column(Integer, default=0, info=describe("system.job.progress"))
+    total: Mapped[int | None] = mapped_column(Integer, info=describe("system.job.progress"))
+    error: Mapped[str | None] = mapped_column(
+        Text,
+        info=describe(
+            "system.job.error",
+            notes="exception type and message; handlers must not put personal data in messages",
+        ),
+    )
+    result: Mapped[dict[str, Any] | None] = mapped_column(
+        info=describe("system.job.result", notes="counts and ids only")
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0, info=describe("system.job.progress"))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(info=describe("user.unique_id", personal=True))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    started_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None] = mapped_column(info=describe("system.timestamp"))
+    finished_at: Mapped[datetime | None] = mapped_column(info=describe("system.timestamp"))
 
 
 class Outbox(Base):
@@ -449,10 +475,11 @@ class SchedulerLease(Base):
     """Which scheduler process leads; the leader alone enqueues periodic jobs."""
 
     __tablename__ = "scheduler_leases"
+    __inventory__ = SYSTEM_TABLE
 
-    name: Mapped[str] = mapped_column(String(50), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(64))
-    expires_at: Mapped[datetime]
+    name: Mapped[str] = mapped_column(String(50), primary_key=True, info=describe("system.lease"))
+    holder: Mapped[str] = mapped_column(String(64), info=describe("system.lease"))
+    expires_at: Mapped[datetime] = mapped_column(info=describe("system.timestamp"))
 
 
 async def acquire_leadership(runtime: JobRuntime, ttl: timedelta, name: str = "scheduler") -> bool:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from huike.core.db import Base, get_session, utcnow
 from huike.core.errors import Unauthorized
 from huike.core.tenancy import TenantContext, TenantScoped
+from huike.privacy.inventory import Erasure, Owner, Purpose, Retention, Subject, TableInventory, describe
 
 SESSION_COOKIE = "huike_session"
 ABSOLUTE_LIFETIME = timedelta(days=7)
@@ -26,13 +27,23 @@ ABSOLUTE_LIFETIME = timedelta(days=7)
 
 class AuthSession(TenantScoped, Base):
     __tablename__ = "auth_sessions"
+    __inventory__ = TableInventory(
+        subject=Subject.account_holder,
+        owner=Owner.platform,
+        purposes=(Purpose("security.login_state"),),
+        retention=Retention("created", 30, Erasure.delete_row),
+        erasure=Erasure.delete_row,
+        subject_key="user_id",
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[uuid.UUID | None]
+    token_hash: Mapped[str] = mapped_column(
+        String(64), unique=True, info=describe("user.authorization.session_token_hash", personal=True)
+    )
+    user_id: Mapped[uuid.UUID | None] = mapped_column(info=describe("user.unique_id", personal=True))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
-    revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime] = mapped_column(info=describe("system.timestamp"))
+    revoked_at: Mapped[datetime | None] = mapped_column(info=describe("system.timestamp"))
 
 
 def hash_token(token: str) -> str:
