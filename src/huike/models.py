@@ -2,7 +2,8 @@
 
 from huike.core.db import Base
 from huike.core.tasks import Job, Outbox, SchedulerLease
+from huike.privacy.egress import EgressRecord
 from huike.security.sessions import AuthSession
 from huike.tenant.models import Tenant
 
-__all__ = ["AuthSession", "Base", "Job", "Outbox", "SchedulerLease", "Tenant"]
+__all__ = ["AuthSession", "Base", "EgressRecord", "Job", "Outbox", "SchedulerLease", "Tenant"]
