@@ -1,0 +1,3 @@
+from wecom_emulator.cli import main
+
+main()

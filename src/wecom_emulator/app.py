@@ -1,0 +1,32 @@
+"""The emulator as an ASGI app: ``/cgi-bin/...`` like qyapi.weixin.qq.com, the web login page, and
+the ``/_emulator`` control API. Mountable inside another app (no lifespan needed)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from wecom_emulator import routes  # noqa: F401 - importing registers the endpoints
+from wecom_emulator.api import dispatch
+from wecom_emulator.state import EmulatorState
+from wecom_emulator.web import control, login
+
+
+def create_app(state: EmulatorState, *, auto_deliver: bool = False) -> FastAPI:
+    """``auto_deliver``: send callbacks in the background as soon as they are queued (a served
+    emulator). Off, callbacks wait for ``await state.deliveries.drain()`` (tests)."""
+    app = FastAPI(title="WeCom emulator", docs_url="/_emulator/docs", openapi_url="/_emulator/openapi.json")
+    app.state.emulator = state
+    state.deliveries.auto_deliver = auto_deliver
+
+    @app.api_route("/cgi-bin/{path:path}", methods=["GET", "POST"], include_in_schema=False)
+    async def cgi_bin(path: str, request: Request) -> JSONResponse:
+        raw = await request.body()
+        client_ip = request.client.host if request.client else "127.0.0.1"
+        body = dispatch(state, request.method, path, request.query_params, raw, client_ip)
+        # WeCom answers every call, failures included, with HTTP 200 and a JSON body
+        return JSONResponse(body, status_code=200)
+
+    app.include_router(login)
+    app.include_router(control)
+    return app
