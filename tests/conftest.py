@@ -18,6 +18,7 @@ import huike.models  # noqa: F401
 from huike.app import create_app
 from huike.config import Settings
 from huike.core.db import Base, Database, get_session, make_engine, rollback
+from huike.security.kms import ensure_master_key
 from huike.security.sessions import SESSION_COOKIE, start_session
 from huike.tenant.models import Tenant
 from tests.support import RecordingDispatcher, block_outside_network, database_url_for, reset_database
@@ -55,7 +56,7 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 @pytest.fixture
 def settings(tmp_path: Path, test_db_url: str) -> Settings:
-    return Settings(
+    settings = Settings(
         env="test",
         data_dir=tmp_path,
         database_url=test_db_url,
@@ -64,6 +65,8 @@ def settings(tmp_path: Path, test_db_url: str) -> Settings:
         max_body_bytes=64 * 1024,
         log_level="WARNING",
     )
+    ensure_master_key(settings)
+    return settings
 
 
 @pytest.fixture

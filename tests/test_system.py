@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from huike.app import create_app
 from huike.config import Settings
 from huike.core.i18n import negotiate
+from huike.security.kms import ensure_master_key
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -33,6 +34,7 @@ async def test_readyz_reports_an_unreachable_broker(tmp_path: Path) -> None:
         redis_url="redis://127.0.0.1:1/0",
         web_dist=tmp_path,
     )
+    ensure_master_key(settings)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -5,52 +5,48 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
 
-import huike.models  # noqa: F401  (every model known before first use)
-from huike import __version__
+from huike import __version__, registry, runtime
 from huike.api import ROUTERS
 from huike.config import Settings, get_settings
-from huike.core.broker import TaskiqDispatcher, make_broker
 from huike.core.db import Database
 from huike.core.errors import install_error_handlers
 from huike.core.logging import configure_logging
 from huike.core.middleware import RequestContextMiddleware
 from huike.core.routing import operation_id
-from huike.core.tasks import JobRuntime, run_scheduler_loop, set_runtime
+from huike.core.tasks import run_scheduler_loop
 from huike.web import mount_console
 
 log = structlog.get_logger(__name__)
 
 
+EMULATOR_PREFIX = "/_wecom"
+
+
 def create_app(
-    settings: Settings | None = None, *, run_scheduler: bool = False, database: Database | None = None
+    settings: Settings | None = None,
+    *,
+    run_scheduler: bool = False,
+    database: Database | None = None,
+    emulator: Any = None,
 ) -> FastAPI:
-    """Build the app. ``run_scheduler`` (embedded mode) also runs the relay and periodic jobs in-process."""
+    """Build the app. ``run_scheduler`` (embedded mode) also runs the relay and periodic jobs in-process;
+    ``emulator`` is the bundled WeCom emulator's ASGI app, mounted at ``/_wecom`` by ``huike run``."""
     settings = settings or get_settings()
     configure_logging(settings)
+    registry.load()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = database or Database(settings.resolved_database_url)
-        broker = make_broker(settings.redis_url)
-        runtime = JobRuntime(
-            sessionmaker=db.sessionmaker,
-            dispatcher=TaskiqDispatcher(broker),
-            visibility_timeout=timedelta(seconds=settings.job_visibility_timeout_s),
-        )
-        set_runtime(runtime)
-        try:
-            await broker.startup()
-        except Exception as exc:  # readiness reports it; the relay delivers once the broker is back
-            log.warning("broker.unavailable", error_type=type(exc).__name__)
-        app.state.db, app.state.jobs, app.state.broker = db, runtime, broker
+        process = await runtime.start(settings, database=database)
+        app.state.db, app.state.jobs, app.state.broker = process.db, process.jobs, process.broker
         ticker = (
             asyncio.create_task(
-                run_scheduler_loop(runtime, settings.relay_interval_s, settings.scheduler_lease_s)
+                run_scheduler_loop(process.jobs, settings.relay_interval_s, settings.scheduler_lease_s)
             )
             if run_scheduler
             else None
@@ -63,10 +59,7 @@ def create_app(
                 ticker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ticker
-            await broker.shutdown()
-            set_runtime(None)
-            if database is None:
-                await db.dispose()
+            await runtime.stop(process)
 
     app = FastAPI(
         title="Huike API",
@@ -82,5 +75,7 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
+    if emulator is not None:
+        app.mount(EMULATOR_PREFIX, emulator)
     mount_console(app, settings.web_dist)
     return app

@@ -12,9 +12,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from huike.config import get_settings
+from huike.config import Settings, get_settings
+from huike.privacy.audit.cli import audit_app
+from huike.security.cli import keys_app
 
 app = typer.Typer(help="汇客 Huike: a privacy-first SCRM on WeCom.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
 console = Console(stderr=True)
 
 
@@ -42,13 +46,49 @@ def run(
     """Embedded all-in-one: API, console, in-process worker and scheduler on a SQLite file."""
     import uvicorn
 
-    from huike.app import create_app
+    from huike.app import EMULATOR_PREFIX, create_app
+    from huike.security.kms import ensure_master_key
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_master_key(settings)
     _migrate(settings.resolved_database_url)
+    emulator = None
+    if settings.wecom_base_url is None:
+        emulator = _embedded_emulator(settings)
+        settings = settings.model_copy(
+            update={"wecom_base_url": f"http://127.0.0.1:{port}{EMULATOR_PREFIX}/cgi-bin"}
+        )
+        console.print(
+            f"WeCom: the bundled emulator at http://127.0.0.1:{port}{EMULATOR_PREFIX}/_emulator/docs"
+        )
     console.print(f"[bold]汇客 Huike[/] ({settings.mode} mode) at [link]http://{host}:{port}[/]")
-    uvicorn.run(create_app(settings, run_scheduler=True), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(settings, run_scheduler=True, emulator=emulator), host=host, port=port, log_level="warning"
+    )
+
+
+def _embedded_emulator(settings: Settings) -> object:
+    from wecom_emulator.app import create_app as create_emulator
+    from wecom_emulator.cli import build_state
+
+    with console.status("Preparing the WeCom emulator's demo company…"):
+        state, _ = build_state(str((settings.data_dir / "wecom-emulator.db").resolve()), demo=True)
+    return create_emulator(state, auto_deliver=True)
+
+
+@app.command()
+def emulator(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
+    state: Annotated[
+        str, typer.Option(help="SQLite file of the emulator's state (or :memory:).")
+    ] = "var/wecom-emulator.db",
+) -> None:
+    """Run the bundled WeCom emulator on its own port (point HUIKE_WECOM_BASE_URL at its /cgi-bin)."""
+    from wecom_emulator.cli import serve
+
+    serve(host, port, state)
 
 
 def _serve_app() -> object:
@@ -74,7 +114,9 @@ def serve(
 def _load_extra_task_modules() -> None:
     import importlib
 
-    import huike.models  # noqa: F401
+    from huike import registry
+
+    registry.load()
 
     for name in filter(None, os.environ.get("HUIKE_EXTRA_TASK_MODULES", "").split(",")):
         importlib.import_module(name.strip())
@@ -120,30 +162,20 @@ def worker(
 @app.command()
 def scheduler() -> None:
     """Relay undelivered jobs and enqueue periodic ones (one leader among any number of these)."""
-    from huike.core.broker import TaskiqDispatcher, make_broker
-    from huike.core.db import Database
+    from huike import runtime
     from huike.core.logging import configure_logging
-    from huike.core.tasks import JobRuntime, run_scheduler_loop, set_runtime
+    from huike.core.tasks import run_scheduler_loop
 
     settings = get_settings()
     configure_logging(settings)
     _load_extra_task_modules()
 
     async def main() -> None:
-        db = Database(settings.resolved_database_url)
-        broker = make_broker(settings.redis_url)
-        await broker.startup()
-        runtime = JobRuntime(
-            db.sessionmaker,
-            TaskiqDispatcher(broker),
-            visibility_timeout=timedelta(seconds=settings.job_visibility_timeout_s),
-        )
-        set_runtime(runtime)
+        process = await runtime.start(settings)
         try:
-            await run_scheduler_loop(runtime, settings.relay_interval_s, settings.scheduler_lease_s)
+            await run_scheduler_loop(process.jobs, settings.relay_interval_s, settings.scheduler_lease_s)
         finally:
-            await broker.shutdown()
-            await db.dispose()
+            await runtime.stop(process)
 
     asyncio.run(main())
 

@@ -37,6 +37,15 @@ class Settings(BaseSettings):
     )
     relay_interval_s: float = Field(5.0, description="How often the relay and the scheduler tick.")
     scheduler_lease_s: float = Field(30.0, description="How long a scheduler leader's lease lasts.")
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000", description="The address WeCom and browsers reach Huike at (callback URLs)."
+    )
+    wecom_base_url: str | None = Field(
+        None,
+        description="WeCom API base. Unset: the real https://qyapi.weixin.qq.com/cgi-bin, except under "
+        "`huike run`, which mounts the bundled emulator and points here at it.",
+    )
+    wecom_timeout_s: float = Field(10.0, description="Timeout of each call to WeCom.")
 
     @property
     def resolved_database_url(self) -> str:

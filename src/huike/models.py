@@ -2,8 +2,37 @@
 
 from huike.core.db import Base
 from huike.core.tasks import Job, Outbox, SchedulerLease
+from huike.privacy.audit.models import AuditChainHead, AuditEvent
 from huike.privacy.egress import EgressRecord
+from huike.privacy.policy.models import (
+    ConsentEvent,
+    PolicyAcceptance,
+    PolicyNotice,
+    PolicyNoticeCount,
+    PolicyVersion,
+)
+from huike.security.keys import EncryptionKey, KeyRotation
 from huike.security.sessions import AuthSession
 from huike.tenant.models import Tenant
+from huike.wecom.models import InboxEvent, WeComConnection
 
-__all__ = ["AuthSession", "Base", "EgressRecord", "Job", "Outbox", "SchedulerLease", "Tenant"]
+__all__ = [
+    "AuditChainHead",
+    "AuditEvent",
+    "AuthSession",
+    "Base",
+    "ConsentEvent",
+    "EgressRecord",
+    "EncryptionKey",
+    "InboxEvent",
+    "Job",
+    "KeyRotation",
+    "Outbox",
+    "PolicyAcceptance",
+    "PolicyNotice",
+    "PolicyNoticeCount",
+    "PolicyVersion",
+    "SchedulerLease",
+    "Tenant",
+    "WeComConnection",
+]

@@ -15,7 +15,7 @@ from wecom_emulator import ids
 from wecom_emulator.errors import ApiError, format_errmsg
 from wecom_emulator.state import APP, CONTACT, SYNC, Corp, EmulatorState
 
-Handler = Callable[["Call"], dict[str, Any]]
+Handler = Callable[["Call"], "dict[str, Any] | FileResult"]
 
 CONTACT_READERS = frozenset({APP, CONTACT, SYNC})
 CUSTOMER_APIS = frozenset({APP, CONTACT})
@@ -31,6 +31,16 @@ class Endpoint:
     customer_api: bool
     needs_token: bool
     frequency_exempt: bool
+    multipart: bool
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """A handler's answer that is a file, not JSON (media/get on success)."""
+
+    content: bytes
+    content_type: str
+    filename: str
 
 
 REGISTRY: dict[str, Endpoint] = {}
@@ -45,9 +55,11 @@ def endpoint(
     customer_api: bool = False,
     needs_token: bool = True,
     frequency_exempt: bool = False,
+    multipart: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register a handler for ``/cgi-bin/<path>``. ``skeleton``: the empty fields WeCom returns next
-    to an error. ``customer_api``: a 客户联系 API (needs the app listed in 可调用接口的应用)."""
+    to an error. ``customer_api``: a 客户联系 API (needs the app listed in 可调用接口的应用).
+    ``multipart``: the body is a multipart/form-data upload (``Call.raw``), not JSON."""
 
     def register(handler: Handler) -> Handler:
         REGISTRY[path] = Endpoint(
@@ -59,6 +71,7 @@ def endpoint(
             customer_api=customer_api,
             needs_token=needs_token,
             frequency_exempt=frequency_exempt,
+            multipart=multipart,
         )
         return handler
 
@@ -79,6 +92,8 @@ class Call:
     corp: Corp | None = None
     kind: str = APP
     extra: dict[str, Any] = field(default_factory=dict)
+    raw: bytes = b""
+    content_type: str = ""
 
     @property
     def the_corp(self) -> Corp:
@@ -154,6 +169,18 @@ class Call:
             raise ApiError(40058, f"{name} exceeds {max_items} items")
         return list(value)
 
+    def b_limit(self, default: int, maximum: int, *, over: str = "clamp", name: str = "limit") -> int:
+        """A page size: missing or < 1 → ``default``; above ``maximum`` → ``maximum`` ("clamp"),
+        ``default`` ("default", as get_groupmsg_list_v2 documents) or 40058 ("refuse")."""
+        value = self.b_int(name)
+        if value is None or value < 1:
+            return default
+        if value > maximum:
+            if over == "refuse":
+                raise ApiError(40058, f"{name} must be 1..{maximum}")
+            return maximum if over == "clamp" else default
+        return value
+
     def b_obj(self, name: str) -> dict[str, Any]:
         value = self.body.get(name)
         if value is None:
@@ -173,6 +200,16 @@ class Call:
             raise ApiError(60111)
         if in_scope and self.scoped and not row["visible"]:
             raise ApiError(60011)
+        return row
+
+    def contact_member(self, userid: str) -> sqlite3.Row:
+        """A member who can have customers: in scope, with the customer-contact feature (84074) and
+        activated (40098: WeCom also asks for real-name verification, which activation stands for)."""
+        row = self.member(userid)
+        if not row["customer_contact"]:
+            raise ApiError(84074)
+        if row["status"] != 1:
+            raise ApiError(40098)
         return row
 
 
@@ -199,9 +236,15 @@ def parse_body(raw: bytes) -> tuple[dict[str, Any], bool]:
 
 
 def dispatch(
-    state: EmulatorState, method: str, path: str, query: Mapping[str, str], raw_body: bytes, client_ip: str
-) -> dict[str, Any]:
-    """Serve one call and return the JSON body (always answered with HTTP 200)."""
+    state: EmulatorState,
+    method: str,
+    path: str,
+    query: Mapping[str, str],
+    raw_body: bytes,
+    client_ip: str,
+    content_type: str = "",
+) -> dict[str, Any] | FileResult:
+    """Serve one call and return the JSON body (always answered with HTTP 200), or a file."""
     hint = f"{state.clock.timestamp()}{ids.opaque(12)}"
     ep = REGISTRY.get(path.strip("/"))
 
@@ -217,7 +260,7 @@ def dispatch(
         # A POST API called with GET: WeCom's 40063 text names exactly this cause.
         return fail(40063)
 
-    call = Call(state=state, query=query, body={}, client_ip=client_ip)
+    call = Call(state=state, query=query, body={}, client_ip=client_ip, raw=raw_body, content_type=content_type)
     if ep.needs_token:
         failure = _check_token(call, ep)
         if failure is not None:
@@ -229,13 +272,16 @@ def dispatch(
         return fail(45009)
 
     malformed = False
-    if ep.method == "POST":
+    if ep.method == "POST" and not ep.multipart:
         call.body, malformed = parse_body(raw_body)
+    state.settle()  # whatever the clock reached happens before the call sees the state
     try:
         with state.store.transaction():
             result = ep.handler(call)
     except ApiError as exc:
         return fail(exc.errcode, exc.detail, exc.fields)
+    if isinstance(result, FileResult):
+        return result
     body: dict[str, Any] = {"errcode": 0, "errmsg": result.pop("errmsg", "ok")}
     if malformed:
         body["errmsg"] += ". Warning: wrong json format. "

@@ -3,11 +3,13 @@ the ``/_emulator`` control API. Mountable inside another app (no lifespan needed
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from wecom_emulator import routes  # noqa: F401 - importing registers the endpoints
-from wecom_emulator.api import dispatch
+from wecom_emulator.api import FileResult, dispatch
 from wecom_emulator.state import EmulatorState
 from wecom_emulator.web import control, login
 
@@ -20,10 +22,18 @@ def create_app(state: EmulatorState, *, auto_deliver: bool = False) -> FastAPI:
     state.deliveries.auto_deliver = auto_deliver
 
     @app.api_route("/cgi-bin/{path:path}", methods=["GET", "POST"], include_in_schema=False)
-    async def cgi_bin(path: str, request: Request) -> JSONResponse:
+    async def cgi_bin(path: str, request: Request) -> Response:
         raw = await request.body()
         client_ip = request.client.host if request.client else "127.0.0.1"
-        body = dispatch(state, request.method, path, request.query_params, raw, client_ip)
+        content_type = request.headers.get("content-type", "")
+        body = dispatch(state, request.method, path, request.query_params, raw, client_ip, content_type)
+        if isinstance(body, FileResult):  # media/get: the file itself
+            disposition = f"attachment; filename*=UTF-8''{quote(body.filename)}"
+            return Response(
+                body.content,
+                media_type=body.content_type,
+                headers={"Content-disposition": disposition},
+            )
         # WeCom answers every call, failures included, with HTTP 200 and a JSON body
         return JSONResponse(body, status_code=200)
 

@@ -3,8 +3,9 @@ the encrypted event envelope, and a delivery queue with WeCom's habits — a 5-s
 3 attempts in all, and (when switched on) duplicates and out-of-order delivery.
 
 Nothing is sent while a request is being served: scenarios enqueue, and ``drain()`` (tests) or
-the background worker (a served emulator) delivers. ``transport`` is injectable so tests can
-deliver into an ASGI app without sockets."""
+the background worker (a served emulator) delivers. A failed attempt is retried when the emulator's
+clock has moved ``retry_interval`` further — virtual time, so tests move the clock instead of
+sleeping. ``transport`` is injectable so tests can deliver into an ASGI app without sockets."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from wecom_emulator.state import Corp, EmulatorState
 
 FieldValue = str | int | Sequence[str]
+IDLE = 30.0  # the served emulator's worker looks at the clock at least this often
 
 
 def event_xml(corp_id: str, create_time: int, event: str, fields: Sequence[tuple[str, FieldValue]]) -> str:
@@ -44,6 +46,24 @@ def event_xml(corp_id: str, create_time: int, event: str, fields: Sequence[tuple
             items = "".join(f"<Item>{_cdata(v)}</Item>" for v in value)
             parts.append(f"<{name}>{items}</{name}>")
     return "<xml>" + "".join(parts) + "</xml>"
+
+
+def emit(
+    state: EmulatorState,
+    corp: Corp,
+    event: str,
+    change_type: str,
+    fields: Sequence[tuple[str, FieldValue]],
+    *,
+    create_time: int | None = None,
+) -> list[Delivery]:
+    """Queue the event WeCom would send for something a person (or WeCom itself) did. The list is
+    empty when the corp has no callback URL. ``create_time`` defaults to now; events caused by
+    time passing (a transfer's takeover) carry the time they were due."""
+    when = state.clock.timestamp() if create_time is None else create_time
+    xml = event_xml(corp.corp_id, when, event, [("ChangeType", change_type), *fields])
+    delivery = state.deliveries.enqueue(corp, event, change_type, xml)
+    return [] if delivery is None else [delivery]
 
 
 def _cdata(value: str) -> str:
@@ -76,6 +96,7 @@ class Delivery:
     created_at: float
     attempts: list[Attempt] = field(default_factory=list)
     duplicate_of: int | None = None
+    next_at: float = 0.0  # the next attempt waits until the clock reaches this
 
     @property
     def delivered(self) -> bool:
@@ -85,6 +106,8 @@ class Delivery:
 @dataclass
 class DeliverySwitches:
     max_attempts: int = 3  # WeCom: 3 attempts in total
+    # seconds of emulator time between attempts; WeCom does not document its interval
+    retry_interval: float = 5.0
     timeout: float = 5.0  # WeCom drops the connection after 5 s
     handshake_timeout: float = 1.0
     duplicate: bool = False  # deliver every event twice (as WeCom sometimes does)
@@ -102,6 +125,8 @@ class DeliveryQueue:
         self.pending: list[Delivery] = []
         self.log: list[Delivery] = []
         self._next_id = 1
+        # the signed request of a delivery still being retried: retries resend it unchanged
+        self._requests: dict[int, tuple[dict[str, str], str]] = {}
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -173,6 +198,7 @@ class DeliveryQueue:
             xml=xml,
             created_at=self._state.clock.now(),
             duplicate_of=duplicate_of,
+            next_at=self._state.clock.now(),
         )
         self._next_id += 1
         self.pending.append(delivery)
@@ -182,52 +208,71 @@ class DeliveryQueue:
     # -- delivering -------------------------------------------------------------------------------
 
     async def drain(self) -> list[Delivery]:
-        """Deliver everything queued (each with its retries) and return what was delivered or given
-        up in this call. Deterministic: no real waiting between attempts."""
+        """Make one attempt at every delivery that is due on the emulator's clock and return them.
+        A failed attempt with attempts left waits ``retry_interval`` of emulator time: move the
+        clock and drain again to see the retry. Nothing really waits. Whatever the clock reached
+        is settled first, so events caused by time passing (transfers) are queued and sent too."""
+        self._state.settle()
         done: list[Delivery] = []
         async with self._lock:
-            while self.pending:
-                batch, self.pending = self.pending, []
+            while True:
+                now = self._state.clock.now()
+                batch = [d for d in self.pending if d.next_at <= now]
+                if not batch:
+                    break
+                self.pending = [d for d in self.pending if d.next_at > now]
                 if self.switches.order == "reverse":
                     batch.reverse()
                 elif self.switches.order == "shuffle":
                     self._state.rng.shuffle(batch)
                 async with self._client(self.switches.timeout) as client:
                     for delivery in batch:
-                        await self._deliver(client, delivery)
+                        await self._attempt(client, delivery)
                         done.append(delivery)
+                        if not delivery.delivered and len(delivery.attempts) < self.switches.max_attempts:
+                            delivery.next_at = self._state.clock.now() + self.switches.retry_interval
+                            self.pending.append(delivery)
         return done
 
-    async def _deliver(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
+    def next_due(self) -> float | None:
+        """When the earliest waiting delivery is due on the emulator's clock (None: nothing waits)."""
+        return min((d.next_at for d in self.pending), default=None)
+
+    def wake(self) -> None:
+        """Tell the background worker to look again (the clock moved)."""
+        self._wake.set()
+
+    async def _attempt(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
         corp = self._state.find_corp(delivery.corp_id)
         if corp is None or not corp.callback_token or not corp.callback_aes_key:
             delivery.attempts.append(Attempt(self._state.clock.now(), None, "callback not configured"))
             return
-        crypt = MsgCrypt(corp.callback_token, corp.callback_aes_key, corp.corp_id)
-        # One ciphertext per delivery: WeCom's retries resend the same request; a duplicate is a
-        # separate delivery and so is encrypted again with its own nonce.
-        encrypt = crypt.encrypt(delivery.xml)
-        timestamp, nonce = str(self._state.clock.timestamp()), str(secrets.randbelow(10**10))
-        params = {
-            "msg_signature": crypt.sign(timestamp, nonce, encrypt),
-            "timestamp": timestamp,
-            "nonce": nonce,
-        }
-        body = crypt.envelope(corp.corp_id, str(corp.agent_id), encrypt)
-        for _ in range(self.switches.max_attempts):
-            try:
-                response = await client.post(
-                    delivery.url,
-                    params=params,
-                    content=body.encode("utf-8"),
-                    headers={"Content-Type": "text/xml; charset=utf-8"},
-                )
-            except httpx.HTTPError as exc:
-                delivery.attempts.append(Attempt(self._state.clock.now(), None, type(exc).__name__))
-                continue
+        if delivery.id not in self._requests:
+            crypt = MsgCrypt(corp.callback_token, corp.callback_aes_key, corp.corp_id)
+            # One ciphertext per delivery: WeCom's retries resend the same request; a duplicate is
+            # a separate delivery and so is encrypted again with its own nonce.
+            encrypt = crypt.encrypt(delivery.xml)
+            timestamp, nonce = str(self._state.clock.timestamp()), str(secrets.randbelow(10**10))
+            params = {
+                "msg_signature": crypt.sign(timestamp, nonce, encrypt),
+                "timestamp": timestamp,
+                "nonce": nonce,
+            }
+            self._requests[delivery.id] = (params, crypt.envelope(corp.corp_id, str(corp.agent_id), encrypt))
+        params, body = self._requests[delivery.id]
+        try:
+            response = await client.post(
+                delivery.url,
+                params=params,
+                content=body.encode("utf-8"),
+                headers={"Content-Type": "text/xml; charset=utf-8"},
+            )
+        except httpx.HTTPError as exc:
+            delivery.attempts.append(Attempt(self._state.clock.now(), None, type(exc).__name__))
+        else:
             delivery.attempts.append(Attempt(self._state.clock.now(), response.status_code, None))
-            if response.status_code == 200:
-                return
+        if delivery.delivered or len(delivery.attempts) >= self.switches.max_attempts:
+            self._requests.pop(delivery.id, None)
 
     # -- background worker (served emulator) --------------------------------------------------------
 
@@ -244,6 +289,11 @@ class DeliveryQueue:
 
     async def _run(self) -> None:
         while True:
-            await self._wake.wait()
+            # Wake when something is queued, the clock is moved, a retry falls due or, at the
+            # latest, every ``IDLE`` seconds so time-driven events (transfers) go out on a running clock.
+            due = self.next_due()
+            wait = IDLE if due is None else min(IDLE, max(0.0, due - self._state.clock.now()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
             self._wake.clear()
             await self.drain()

@@ -4,6 +4,7 @@ CreateTime) reads it, so a test can move time instead of sleeping."""
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
 
 
 class Clock:
@@ -43,3 +44,18 @@ class Clock:
             raise ValueError("the clock only moves forward")
         self._base = float(when)
         self._anchor = time.monotonic()
+
+
+# WeCom counts days in Beijing time: statistics are per local day, the mass-message receive cap per
+# local day, week or month.
+BEIJING = timezone(timedelta(hours=8))
+DAY = 24 * 3600
+
+
+def day_start(timestamp: float) -> int:
+    """Local (UTC+8) midnight at or before ``timestamp``."""
+    return int((timestamp + 8 * 3600) // DAY * DAY - 8 * 3600)
+
+
+def local(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, BEIJING)

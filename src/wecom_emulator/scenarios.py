@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from wecom_emulator import ids
-from wecom_emulator.callbacks import Delivery, FieldValue, event_xml
+from wecom_emulator.callbacks import Delivery, FieldValue
+from wecom_emulator.callbacks import emit as _emit
 from wecom_emulator.routes.tags import add_tags, delete_tags, edit_tag, find_tag_or_group
 from wecom_emulator.state import Corp, EmulatorState
 
@@ -33,18 +34,12 @@ class Outcome:
         return {**self.data, "deliveries": [d.id for d in self.deliveries]}
 
 
-def _emit(
-    state: EmulatorState, corp: Corp, event: str, change_type: str, fields: list[tuple[str, FieldValue]]
-) -> list[Delivery]:
-    xml = event_xml(corp.corp_id, state.clock.timestamp(), event, [("ChangeType", change_type), *fields])
-    delivery = state.deliveries.enqueue(corp, event, change_type, xml)
-    return [] if delivery is None else [delivery]
-
-
 def _corp(state: EmulatorState, corp_id: str) -> Corp:
+    """The corp, after settling what the clock reached (every scenario starts here)."""
     corp = state.find_corp(corp_id)
     if corp is None:
         raise ScenarioError(f"unknown corp {corp_id}")
+    state.settle()
     return corp
 
 

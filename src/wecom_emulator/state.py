@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from wecom_emulator import ids
+from wecom_emulator import ids, timeline
 from wecom_emulator.callbacks import DeliveryQueue
 from wecom_emulator.clock import Clock
 from wecom_emulator.limits import Faults, RateLimiter
@@ -32,6 +32,33 @@ class Settings:
     # Many wrong-secret gettoken calls from one IP block it for an hour (spec §1; the count is a
     # WeCom staff answer, not documented policy).
     gettoken_failures_per_hour: int | None = 2000
+    # §6: API-created contact ways and join ways together; temporary ones per day
+    contact_way_quota: int = 500_000
+    temp_contact_ways_per_day: int = 100_000
+    # §6.3 join ways: a group is full at this many members (auto_create_room then opens a new one)
+    group_member_cap: int = 500
+    # §7.2
+    group_welcome_templates: int = 100
+    # §8.1 receive cap per customer (and per group): "month" = as many as the month has days (the
+    # current default), "week" = 7 per natural week, "day" = 1 per day. ``mass_cap_count`` overrides
+    # the number (e.g. period "month" with 4 is the oldest documented rule).
+    mass_cap_period: str = "month"
+    mass_cap_count: int | None = None
+    # §8.1 41063: for this many seconds after add_msg_template, its task and results are "being
+    # dispatched". Off (0) by default so frozen-clock callers do not have to move time.
+    mass_dispatch_seconds: int = 0
+    remind_per_day: int = 3
+    # §10: takeover happens this long after transfer_customer; on-job quota per customer and group
+    transfer_delay: int = 24 * 3600
+    onjob_transfers: int = 2
+    onjob_transfer_days: int = 90
+    group_transfers_per_day: int = 300
+    # a member's customer cap (transfer status 4 / customer_limit_exceed); None = no cap
+    member_customer_cap: int | None = None
+    # §11: add_moment_task jobs finish this many seconds after creation; creates per minute
+    moment_job_seconds: int = 3
+    moment_tasks_per_minute: int = 10
+    media_ttl: int = 3 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -189,6 +216,11 @@ class EmulatorState:
             sql += " AND kind = ?"
             params.append(kind)
         return self.store.conn.execute(sql, params).rowcount
+
+    def settle(self) -> None:
+        """Apply whatever the clock has reached (transfer takeovers, moment jobs ...). Called before
+        every API call, scenario and delivery run, so time-driven results appear when time passes."""
+        timeline.settle(self)
 
     def close(self) -> None:
         self.store.close()

@@ -17,9 +17,11 @@ import pytest_asyncio
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
+from huike.config import Settings
 from huike.core.broker import TaskiqDispatcher, make_broker
 from huike.core.db import Database, commit
 from huike.core.tasks import JobRuntime, Outbox, OutboxStatus, enqueue, relay_once, set_runtime
+from huike.security.kms import ensure_master_key
 from tests.scale.worker_tasks import effects, metadata
 from tests.support import wait_until
 
@@ -63,6 +65,7 @@ class Workers:
             }
         )
         self.tmp = tmp
+        ensure_master_key(Settings(data_dir=tmp))
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> subprocess.Popen[bytes]:

@@ -14,6 +14,8 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.tasks import Job
+from huike.core.tenancy import TenantContext
+from huike.privacy.audit.service import record
 from huike.tenant.models import Tenant
 
 Factory = Callable[[AsyncSession, Tenant], Awaitable[uuid.UUID]]
@@ -26,9 +28,17 @@ async def job_of(session: AsyncSession, tenant: Tenant) -> uuid.UUID:
     return job.id
 
 
+async def audit_event_of(session: AsyncSession, tenant: Tenant) -> uuid.UUID:
+    event = await record(
+        session, TenantContext(tenant.id), "role.changed", object_type="user", object_id=uuid.uuid4()
+    )
+    return event.id
+
+
 # path parameter name -> a factory that makes such a resource for a tenant
 OWNED_BY_TENANT_A: dict[str, Factory] = {
     "job_id": job_of,
+    "audit_event_id": audit_event_of,
 }
 
 PARAM = re.compile(r"{([a-z_]+)}")

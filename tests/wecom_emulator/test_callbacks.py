@@ -144,7 +144,17 @@ async def test_retries_until_the_receiver_accepts(
     receiver.fail_next = 2
     scenarios.customer_adds_member(emu_state, company.corp_id, _member(emu_state))
     [delivery] = await emu_state.deliveries.drain()
+    assert [a.status_code for a in delivery.attempts] == [500]
+    # the retry waits on the emulator's clock: nothing happens until it moves
+    assert await emu_state.deliveries.drain() == []
+    emu_state.clock.advance(4)
+    assert await emu_state.deliveries.drain() == []
+    emu_state.clock.advance(1)
+    assert await emu_state.deliveries.drain() == [delivery]
+    emu_state.clock.advance(5)
+    await emu_state.deliveries.drain()
     assert [a.status_code for a in delivery.attempts] == [500, 500, 200]
+    assert [a.at - delivery.created_at for a in delivery.attempts] == [0, 5, 10]
     assert delivery.delivered
     assert len(receiver.events) == 1
 
@@ -155,7 +165,11 @@ async def test_gives_up_after_three_attempts(
     receiver.fail_next = 5
     scenarios.customer_adds_member(emu_state, company.corp_id, _member(emu_state))
     [delivery] = await emu_state.deliveries.drain()
+    for _ in range(5):
+        emu_state.clock.advance(5)
+        await emu_state.deliveries.drain()
     assert len(delivery.attempts) == 3
+    assert emu_state.deliveries.pending == []
     assert not delivery.delivered
     assert receiver.events == []
 
@@ -177,6 +191,8 @@ async def test_a_timeout_counts_as_a_failed_attempt(
     assert emu_state.deliveries.switches.timeout == 5.0
     scenarios.customer_adds_member(emu_state, company.corp_id, _member(emu_state))
     [delivery] = await emu_state.deliveries.drain()
+    emu_state.clock.advance(5)
+    await emu_state.deliveries.drain()
     assert [(a.status_code, a.error) for a in delivery.attempts] == [(None, "ReadTimeout"), (200, None)]
 
 

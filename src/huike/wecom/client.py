@@ -20,7 +20,7 @@ import structlog
 from pydantic import ValidationError
 
 from huike.privacy.egress import EgressClient, EgressUnavailable
-from huike.wecom import schemas as s
+from huike.wecom import wire as s
 from huike.wecom.errors import (
     TOKEN_ERRCODES,
     WeComBadResponse,

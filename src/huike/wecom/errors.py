@@ -213,3 +213,41 @@ register_messages(
         ),
     }
 )
+
+
+class ConnectionMissing(AppError):
+    status_code = 409
+    code = "wecom.connection_missing"
+
+
+class CallbackRejected(AppError):
+    """A callback that fails the signature or decryption: WeCom retries, an impostor gets nothing."""
+
+    status_code = 400
+    code = "wecom.callback_rejected"
+
+
+register_messages(
+    {
+        "wecom.connection_missing": (
+            "尚未连接企业微信：请先在「设置 → 企业微信」中填写企业 ID 与 Secret。",
+            "WeCom is not connected yet: enter the CorpID and secrets under Settings → WeCom.",
+        ),
+        "wecom.callback_rejected": ("回调校验失败。", "The callback failed verification."),
+    }
+)
+
+
+class SecretsRequired(AppError):
+    status_code = 422
+    code = "wecom.secrets_required"
+
+
+register_messages(
+    {
+        "wecom.secrets_required": (
+            "首次连接需要同时填写自建应用 Secret 和客户联系 Secret。",
+            "The first connection needs both the app secret and the customer-contact secret.",
+        )
+    }
+)

@@ -1,154 +1,38 @@
-"""WeCom's response shapes, as far as Huike reads them (unknown fields are ignored)."""
+"""API shapes of the WeCom connection (secrets go in, never come out)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from huike.core.schemas import Schema
+from huike.wecom.models import ConnectionStatus
 
 
-class WeComModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+class ConnectionIn(Schema):
+    corp_id: str = Field(
+        min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="企业 ID (CorpID)"
+    )
+    agent_id: int = Field(ge=1, le=2**31 - 1, description="自建应用的 AgentId")
+    app_secret: str | None = Field(
+        None, min_length=8, max_length=128, description="自建应用 Secret; omit to keep the stored one"
+    )
+    contact_secret: str | None = Field(
+        None, min_length=8, max_length=128, description="客户联系 Secret; omit to keep the stored one"
+    )
 
 
-class Tag(WeComModel):
-    group_name: str = ""
-    tag_name: str = ""
-    type: int = 1
-    tag_id: str | None = None
-
-
-class FollowUser(WeComModel):
-    userid: str
-    remark: str = ""
-    description: str = ""
-    createtime: int = 0
-    tags: list[Tag] = Field(default_factory=list)
-    remark_corp_name: str = ""
-    remark_mobiles: list[str] = Field(default_factory=list)
-    add_way: int = 0
-    oper_userid: str = ""
-    state: str = ""
-
-
-class FollowInfo(WeComModel):
-    userid: str
-    remark: str = ""
-    description: str = ""
-    createtime: int = 0
-    tag_id: list[str] = Field(default_factory=list)
-    remark_corp_name: str = ""
-    remark_mobiles: list[str] = Field(default_factory=list)
-    add_way: int = 0
-    oper_userid: str = ""
-    state: str = ""
-
-
-class ExternalContact(WeComModel):
-    external_userid: str
-    name: str = ""
-    avatar: str = ""
-    type: int = 1
-    gender: int = 0
-    unionid: str = ""
-    position: str = ""
-    corp_name: str = ""
-    corp_full_name: str = ""
-
-
-class ExternalContactDetail(WeComModel):
-    external_contact: ExternalContact
-    follow_user: list[FollowUser] = Field(default_factory=list)
-    next_cursor: str = ""
-
-
-class ExternalContactWithFollow(WeComModel):
-    external_contact: ExternalContact
-    follow_info: FollowInfo
-
-
-class ExternalContactPage(WeComModel):
-    external_contact_list: list[ExternalContactWithFollow] = Field(default_factory=list)
-    next_cursor: str = ""
-
-
-class CorpTag(WeComModel):
-    id: str
-    name: str
-    create_time: int = 0
-    order: int = 0
-    deleted: bool = False
-
-
-class CorpTagGroup(WeComModel):
-    group_id: str
-    group_name: str
-    create_time: int = 0
-    order: int = 0
-    deleted: bool = False
-    tag: list[CorpTag] = Field(default_factory=list)
-
-
-class GroupChatListItem(WeComModel):
-    chat_id: str
-    status: int = 0
-
-
-class GroupChatPage(WeComModel):
-    group_chat_list: list[GroupChatListItem] = Field(default_factory=list)
-    next_cursor: str = ""
-
-
-class GroupMember(WeComModel):
-    userid: str
-    type: int = 1
-    unionid: str = ""
-    join_time: int = 0
-    join_scene: int = 0
-    invitor: dict[str, str] = Field(default_factory=dict)
-    group_nickname: str = ""
-    name: str = ""
-
-
-class GroupChat(WeComModel):
-    chat_id: str
-    name: str = ""
-    owner: str = ""
-    create_time: int = 0
-    notice: str = ""
-    member_list: list[GroupMember] = Field(default_factory=list)
-    admin_list: list[dict[str, str]] = Field(default_factory=list)
-    member_version: str = ""
-
-
-class Department(WeComModel):
-    id: int
-    parentid: int = 0
-    order: int = 0
-    name: str = ""
-
-
-class MemberRef(WeComModel):
-    userid: str
-    department: int = 0
-
-
-class MemberIdPage(WeComModel):
-    dept_user: list[MemberRef] = Field(default_factory=list)
-    next_cursor: str = ""
-
-
-class Member(WeComModel):
-    userid: str
-    name: str = ""
-    department: list[int] = Field(default_factory=list)
-    main_department: int | None = None
-    position: str = ""
-    status: int = 1
-    avatar: str = ""
-    gender: str = "0"
-
-
-class LoginIdentity(WeComModel):
-    userid: str = Field("", alias="userid")
-    user_ticket: str = ""
-    openid: str = ""
-    external_userid: str = ""
+class ConnectionRead(BaseModel):
+    corp_id: str
+    agent_id: int
+    status: ConnectionStatus
+    last_error_code: str | None
+    last_error_message: str | None
+    app_secret_set: bool
+    contact_secret_set: bool
+    callback_url: str
+    callback_token: str = Field(description="Paste into WeCom's callback settings (Token)")
+    encoding_aes_key: str = Field(description="Paste into WeCom's callback settings (EncodingAESKey)")
+    verified_at: datetime | None
+    callback_verified_at: datetime | None
