@@ -69,7 +69,7 @@ async def receive(
     new = await service.receive_event(session, connection.tenant_id, fields)
     log.info(
         "wecom.callback.received",
-        event=fields.get("Event"),
+        wecom_event=fields.get("Event"),
         change_type=fields.get("ChangeType"),
         duplicate=not new,
     )
