@@ -3,6 +3,7 @@ HUIKE_TEST_DATABASE_URL is set), every test inside a transaction that is rolled 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -89,8 +90,13 @@ async def app(
             raise
 
     app.dependency_overrides[get_session] = _session
+    @contextlib.asynccontextmanager
+    async def test_session_scope() -> AsyncIterator[AsyncSession]:
+        yield session  # batched callback writes join the test's transaction too
+
     async with app.router.lifespan_context(app):
         app.state.jobs.dispatcher = dispatcher
+        app.state.inbox.session_scope = test_session_scope
         yield app
 
 

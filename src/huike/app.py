@@ -44,6 +44,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         process = await runtime.start(settings, database=database)
         app.state.db, app.state.jobs, app.state.broker = process.db, process.jobs, process.broker
+        app.state.inbox, app.state.callback_crypto = process.inbox, {}
         ticker = (
             asyncio.create_task(
                 run_scheduler_loop(process.jobs, settings.relay_interval_s, settings.scheduler_lease_s)

@@ -15,6 +15,7 @@ from huike.core.broker import TaskiqDispatcher, make_broker
 from huike.core.db import Database
 from huike.core.tasks import JobRuntime, set_runtime
 from huike.security.keys import configure_keys, set_keyring
+from huike.wecom.inbox import InboxWriter, sessionmaker_scope
 from huike.wecom.runtime import WeComRuntime, build_runtime, set_wecom_runtime
 
 log = structlog.get_logger(__name__)
@@ -27,6 +28,7 @@ class Process:
     jobs: JobRuntime
     broker: Any
     wecom: WeComRuntime
+    inbox: InboxWriter
     owns_db: bool
 
 
@@ -50,10 +52,12 @@ async def start(
             await broker.startup()
         except Exception as exc:  # readiness reports it; the relay delivers once the broker is back
             log.warning("broker.unavailable", error_type=type(exc).__name__)
-    return Process(settings, db, jobs, broker, wecom, owns_db=database is None)
+    inbox = InboxWriter(sessionmaker_scope(db.sessionmaker))
+    return Process(settings, db, jobs, broker, wecom, inbox, owns_db=database is None)
 
 
 async def stop(process: Process) -> None:
+    await process.inbox.stop()
     try:
         await process.broker.shutdown()
     except Exception as exc:

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, or_, select, update
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -250,11 +250,48 @@ async def enqueue(
     if rowcount(result) == 0:
         return None
     if not delay:
-        pending: list[uuid.UUID] = session.info.setdefault("huike.outbox_ids", [])
-        if not pending:
-            on_commit(session, lambda: _dispatch_after_commit(session.info.pop("huike.outbox_ids", [])))
-        pending.append(row_id)
+        _dispatch_on_commit(session, [row_id])
     return row_id
+
+
+def _dispatch_on_commit(session: AsyncSession, ids: list[uuid.UUID]) -> None:
+    pending: list[uuid.UUID] = session.info.setdefault("huike.outbox_ids", [])
+    if not pending:
+        on_commit(session, lambda: _dispatch_after_commit(session.info.pop("huike.outbox_ids", [])))
+    pending.extend(ids)
+
+
+async def enqueue_many(
+    session: AsyncSession, task_name: str, items: list[tuple[uuid.UUID | None, dict[str, Any]]]
+) -> list[uuid.UUID]:
+    """Enqueue one job per ``(tenant_id, payload)`` with a single multi-row INSERT (hot paths)."""
+    spec = _TASKS.get(task_name)
+    if spec is None:
+        raise KeyError(f"unknown task {task_name!r}")
+    if not items:
+        return []
+    now = utcnow()
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "task": task_name,
+            "payload": json.loads(json.dumps(payload)),
+            "tenant_id": tenant_id,
+            "job_id": None,
+            "status": OutboxStatus.pending,
+            "attempts": 0,
+            "max_attempts": spec.max_attempts,
+            "available_at": now,
+            "dispatched_at": now,
+            "dedupe_key": None,
+            "created_at": now,
+        }
+        for tenant_id, payload in items
+    ]
+    await session.execute(insert(Outbox), rows)
+    ids = [row["id"] for row in rows]
+    _dispatch_on_commit(session, ids)
+    return ids
 
 
 async def create_job(

@@ -6,20 +6,46 @@ the signature or decryption gets a 400 and leaves no trace but a log line withou
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.db import UnitOfWorkRoute, utcnow
 from huike.core.routing import SessionDep
 from huike.wecom import service
-from huike.wecom.crypto import CallbackCryptoError
+from huike.wecom.crypto import CallbackCrypto, CallbackCryptoError
 from huike.wecom.errors import CallbackRejected
+from huike.wecom.inbox import InboxWriter
 from huike.wecom.xmlparse import MAX_BYTES, UnsafeXml, parse_flat
 
 log = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/wecom/callback", tags=["wecom-callback"], route_class=UnitOfWorkRoute)
+
+
+CRYPTO_TTL_S = 60.0
+
+
+async def _cached_crypto(
+    request: Request, session: AsyncSession, callback_key: str
+) -> tuple[uuid.UUID, CallbackCrypto] | None:
+    """The connection's callback crypto, cached for a minute: a burst of callbacks must not each read
+    and decrypt the connection row."""
+    cache: dict[str, tuple[float, uuid.UUID, CallbackCrypto]] = request.app.state.callback_crypto
+    now = time.monotonic()
+    hit = cache.get(callback_key)
+    if hit is not None and hit[0] > now:
+        return hit[1], hit[2]
+    found = await service.crypto_for_callback(session, callback_key)
+    if found is None:
+        return None
+    connection, crypto = found
+    cache[callback_key] = (now + CRYPTO_TTL_S, connection.tenant_id, crypto)
+    return connection.tenant_id, crypto
 
 
 @router.get("/{callback_key}", response_class=PlainTextResponse)
@@ -54,10 +80,12 @@ async def receive(
     nonce: str = Query(max_length=64),
 ) -> PlainTextResponse:
     body = await request.body()
-    found = await service.crypto_for_callback(session, callback_key)
-    if found is None or len(body) > MAX_BYTES:
+    if len(body) > MAX_BYTES:
         raise CallbackRejected()
-    connection, crypto = found
+    found = await _cached_crypto(request, session, callback_key)
+    if found is None:
+        raise CallbackRejected()
+    tenant_id, crypto = found
     try:
         envelope = parse_flat(body)
         encrypted = str(envelope.get("Encrypt", ""))
@@ -66,7 +94,8 @@ async def receive(
         reason = error.code.name if isinstance(error, CallbackCryptoError) else "xml"
         log.warning("wecom.callback.rejected", stage="receive", reason=reason)
         raise CallbackRejected() from error
-    new = await service.receive_event(session, connection.tenant_id, fields)
+    writer: InboxWriter = request.app.state.inbox
+    new = await writer.submit(tenant_id, fields)  # returns once the event is committed
     log.info(
         "wecom.callback.received",
         wecom_event=fields.get("Event"),

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.config import Settings
 from huike.core.db import utcnow
-from huike.core.tasks import enqueue
 from huike.core.tenancy import TenantContext
 from huike.security.keys import warm_keys
 from huike.wecom import events
@@ -124,24 +123,6 @@ async def crypto_for_callback(
     return connection, CallbackCrypto(
         connection.callback_token, connection.encoding_aes_key, connection.corp_id
     )
-
-
-async def receive_event(session: AsyncSession, tenant_id: uuid.UUID, fields: events.EventFields) -> bool:
-    """Store an event once (retries and duplicates land on the same row) and enqueue its processing.
-    Returns False for a duplicate."""
-    ctx = TenantContext.system(tenant_id)
-    kept = events.keep(fields)
-    created = await InboxRepository(session, ctx).insert_new(
-        dedupe_key=events.dedupe_key(fields),
-        event=str(fields.get("Event", "")),
-        change_type=str(fields.get("ChangeType", "")),
-        event_time=int(str(fields.get("CreateTime", "0")) or 0),
-        payload=kept,
-    )
-    if created is None:
-        return False
-    await enqueue(session, "wecom.process_event", tenant_id=tenant_id, event_id=str(created))
-    return True
 
 
 async def process_event(session: AsyncSession, ctx: TenantContext, event_id: uuid.UUID) -> str:
