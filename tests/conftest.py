@@ -20,7 +20,7 @@ from huike.app import create_app
 from huike.config import Settings
 from huike.core.db import Base, Database, get_session, make_engine, rollback
 from huike.security.kms import ensure_master_key
-from huike.security.sessions import SESSION_COOKIE, start_session
+from huike.security.sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, csrf_token_for, start_session
 from huike.tenant.models import Tenant
 from tests.support import RecordingDispatcher, block_outside_network, database_url_for, reset_database
 
@@ -96,7 +96,7 @@ async def app(
 
     async with app.router.lifespan_context(app):
         app.state.jobs.dispatcher = dispatcher
-        app.state.inbox.session_scope = test_session_scope
+        app.state.inbox.session_scope = app.state.inbox.read_scope = test_session_scope
         yield app
 
 
@@ -129,7 +129,32 @@ async def logged_in(client: httpx.AsyncClient, session: AsyncSession, tenant: Te
     _, token = await start_session(session, tenant.id, uuid.uuid4())
     await session.commit()
     client.cookies.set(SESSION_COOKIE, token)
+    client.cookies.set(CSRF_COOKIE, csrf_token_for(token))
+    client.headers[CSRF_HEADER] = csrf_token_for(token)
     return client
+
+
+@pytest.fixture(autouse=True)
+def csrf_for_bare_session_cookies(request: pytest.FixtureRequest) -> None:
+    """Tests that put a bare session cookie on ``client`` (made with ``start_session``, not through the
+    login API) act like a browser that logged in: an unsafe request that carries neither the CSRF cookie
+    nor the header gets both. A request with either one is left alone, so CSRF tests see what they send."""
+    if "client" not in request.fixturenames:
+        return
+    client: httpx.AsyncClient = request.getfixturevalue("client")
+
+    async def add_csrf(outgoing: httpx.Request) -> None:
+        if outgoing.method in ("GET", "HEAD", "OPTIONS") or CSRF_HEADER.lower() in outgoing.headers:
+            return
+        header = outgoing.headers.get("cookie", "")
+        jar = dict(part.strip().split("=", 1) for part in header.split(";") if "=" in part)
+        token = jar.get(SESSION_COOKIE)
+        if token and CSRF_COOKIE not in jar:
+            value = csrf_token_for(token)
+            outgoing.headers[CSRF_HEADER] = value
+            outgoing.headers["cookie"] = f"{header}; {CSRF_COOKIE}={value}"
+
+    client.event_hooks["request"].append(add_csrf)
 
 
 @pytest.fixture(scope="session")

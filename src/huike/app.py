@@ -20,6 +20,7 @@ from huike.core.middleware import RequestContextMiddleware
 from huike.core.routing import operation_id
 from huike.core.tasks import run_scheduler_loop
 from huike.web import mount_console
+from huike.wecom.callbacks import receive_route as callback_receive_route
 
 log = structlog.get_logger(__name__)
 
@@ -76,6 +77,7 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
+    app.router.routes.insert(0, callback_receive_route)  # the hot path is matched first
     if emulator is not None:
         app.mount(EMULATOR_PREFIX, emulator)
     mount_console(app, settings.web_dist)

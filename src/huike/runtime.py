@@ -52,7 +52,9 @@ async def start(
             await broker.startup()
         except Exception as exc:  # readiness reports it; the relay delivers once the broker is back
             log.warning("broker.unavailable", error_type=type(exc).__name__)
-    inbox = InboxWriter(sessionmaker_scope(db.sessionmaker))
+    inbox = InboxWriter(
+        sessionmaker_scope(db.sessionmaker), read_scope=sessionmaker_scope(db.read_sessionmaker)
+    )
     return Process(settings, db, jobs, broker, wecom, inbox, owns_db=database is None)
 
 

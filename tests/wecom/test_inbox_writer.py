@@ -14,7 +14,7 @@ from huike.core.tasks import JobRuntime, Outbox, set_runtime
 from huike.tenant.models import Tenant
 from huike.wecom.inbox import InboxWriter, sessionmaker_scope
 from huike.wecom.models import InboxEvent
-from tests.support import RecordingDispatcher
+from tests.support import RecordingDispatcher, wait_until
 
 
 def event(n: int, corp: str = "ww1") -> dict[str, str | list[str]]:
@@ -49,13 +49,20 @@ async def test_concurrent_callbacks_share_batches_and_duplicates_count_once(clea
     try:
         submissions = [event(n % 150) for n in range(300)]  # every event twice, the copies interleaved
         outcomes = await asyncio.gather(*(writer.submit(tenant_id, fields) for fields in submissions))
+        jobs = await count(clean_db, Outbox)
+        await wait_until(lambda: len(dispatcher.dispatched) == jobs)  # dispatched in the background
     finally:
         await writer.stop()
         set_runtime(None)
     assert sum(outcomes) == 150
     assert await count(clean_db, InboxEvent) == 150
-    assert await count(clean_db, Outbox) == 150
-    assert len(dispatcher.dispatched) == 150
+    # one processing job per committed batch, together naming every stored event exactly once
+    async with clean_db.sessionmaker() as session:
+        payloads = (await session.execute(select(Outbox.payload))).scalars().all()
+        stored = set((await session.execute(select(InboxEvent.id))).scalars())
+    named = [event_id for payload in payloads for event_id in payload["event_ids"]]
+    assert sorted(named) == sorted(str(i) for i in stored)
+    assert 1 < len(payloads) < 150
 
 
 async def test_a_failed_batch_acknowledges_nothing(clean_db: Database) -> None:

@@ -100,24 +100,43 @@ class Outbox(Base):
 
     __tablename__ = "job_outbox"
     __table_args__ = (Index("ix_job_outbox_due", "status", "available_at"),)
+    __inventory__ = TableInventory(
+        subject=Subject.none,
+        owner=Owner.platform,
+        purposes=(Purpose("service.jobs"),),
+        retention=Retention("tenant_terminated", 30, Erasure.delete_row),
+        erasure=Erasure.keep,
+        notes="done rows are pruned 7 days after they finish (jobs.prune_outbox); the rest go with the tenant",
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    task: Mapped[str] = mapped_column(String(100))
-    payload: Mapped[dict[str, Any]]
+    task: Mapped[str] = mapped_column(String(100), info=describe("system.job.kind"))
+    payload: Mapped[dict[str, Any]] = mapped_column(
+        info=describe(
+            "system.job.arguments",
+            notes="row ids and scalars only (AGENTS.md rule 4); no person's id or value today",
+        )
+    )
     tenant_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), index=True
     )
-    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.pending)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
-    available_at: Mapped[datetime] = mapped_column(default=utcnow)
-    dispatched_at: Mapped[datetime | None]
-    leased_until: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
-    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True, info=describe("system.reference")
+    )
+    status: Mapped[str] = mapped_column(
+        String(16), default=OutboxStatus.pending, info=describe("system.status")
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0, info=describe("system.counter"))
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5, info=describe("system.counter"))
+    available_at: Mapped[datetime] = mapped_column(default=utcnow, info=describe("system.timestamp"))
+    dispatched_at: Mapped[datetime | None] = mapped_column(info=describe("system.timestamp"))
+    leased_until: Mapped[datetime | None] = mapped_column(info=describe("system.timestamp"))
+    last_error: Mapped[str | None] = mapped_column(Text, info=describe("system.job.error"))
+    dedupe_key: Mapped[str | None] = mapped_column(
+        String(200), unique=True, info=describe("system.event.dedupe_key")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None] = mapped_column(info=describe("system.timestamp"))
 
 
 # --- registry ------------------------------------------------------------------------------------
@@ -262,9 +281,15 @@ def _dispatch_on_commit(session: AsyncSession, ids: list[uuid.UUID]) -> None:
 
 
 async def enqueue_many(
-    session: AsyncSession, task_name: str, items: list[tuple[uuid.UUID | None, dict[str, Any]]]
+    session: AsyncSession,
+    task_name: str,
+    items: list[tuple[uuid.UUID | None, dict[str, Any]]],
+    *,
+    dispatch_on_commit: bool = True,
 ) -> list[uuid.UUID]:
-    """Enqueue one job per ``(tenant_id, payload)`` with a single multi-row INSERT (hot paths)."""
+    """Enqueue one job per ``(tenant_id, payload)`` with a single multi-row INSERT (hot paths).
+
+    With ``dispatch_on_commit=False`` the caller dispatches after its commit (see :func:`dispatch_soon`)."""
     spec = _TASKS.get(task_name)
     if spec is None:
         raise KeyError(f"unknown task {task_name!r}")
@@ -290,8 +315,22 @@ async def enqueue_many(
     ]
     await session.execute(insert(Outbox), rows)
     ids = [row["id"] for row in rows]
-    _dispatch_on_commit(session, ids)
+    if dispatch_on_commit:
+        _dispatch_on_commit(session, ids)
     return ids
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def dispatch_soon(ids: list[uuid.UUID]) -> None:
+    """Dispatch committed outbox rows in the background (a hot path must not wait on the broker;
+    whatever is not delivered, the relay delivers)."""
+    if not ids:
+        return
+    background = asyncio.get_running_loop().create_task(_dispatch_after_commit(ids))
+    _background.add(background)
+    background.add_done_callback(_background.discard)
 
 
 async def create_job(

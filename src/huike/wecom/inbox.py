@@ -2,8 +2,7 @@
 
 Each callback request hands its event to the :class:`InboxWriter` and waits. The writer gathers the
 events that arrive within a couple of milliseconds (up to a batch size), inserts them with one
-``INSERT … ON CONFLICT DO NOTHING RETURNING`` plus one multi-row outbox insert for their processing
-jobs, commits once, and only then releases the waiting requests, which answer WeCom ``success``.
+``INSERT … ON CONFLICT DO NOTHING RETURNING`` plus one processing job per tenant in the batch, commits once, and only then releases the waiting requests, which answer WeCom ``success``.
 An event is acknowledged only after it is durable; if the commit fails, every request of the batch
 answers 500 and WeCom retries. Duplicates (WeCom's retries, or the same event twice in one batch) land
 on the row that is already there and enqueue nothing.
@@ -26,7 +25,7 @@ from prometheus_client import Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.db import commit, insert_ignore, rollback, utcnow
-from huike.core.tasks import enqueue_many
+from huike.core.tasks import dispatch_soon, enqueue_many
 from huike.wecom import events
 from huike.wecom import tasks as _tasks  # noqa: F401  (registers the job the writer enqueues)
 from huike.wecom.models import InboxEvent, InboxStatus
@@ -51,9 +50,15 @@ class _Pending:
 
 class InboxWriter:
     def __init__(
-        self, session_scope: SessionScope, *, max_batch: int = 500, max_wait_s: float = 0.002
+        self,
+        session_scope: SessionScope,
+        *,
+        read_scope: SessionScope | None = None,
+        max_batch: int = 500,
+        max_wait_s: float = 0.002,
     ) -> None:
         self.session_scope = session_scope
+        self.read_scope = read_scope or session_scope  # for lookups before submitting
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
         self._queue: asyncio.Queue[_Pending] | None = None
@@ -139,15 +144,20 @@ class InboxWriter:
                     InboxEvent.id, InboxEvent.tenant_id, InboxEvent.dedupe_key
                 )
                 inserted = {(r.tenant_id, r.dedupe_key): r.id for r in await session.execute(statement, rows)}
-                await enqueue_many(
+                by_tenant: dict[uuid.UUID, list[str]] = {}
+                for (tenant_id, _), row_id in inserted.items():
+                    by_tenant.setdefault(tenant_id, []).append(str(row_id))
+                job_ids = await enqueue_many(
                     session,
-                    "wecom.process_event",
-                    [(tenant_id, {"event_id": str(row_id)}) for (tenant_id, _), row_id in inserted.items()],
+                    "wecom.process_events",
+                    [(tenant_id, {"event_ids": ids}) for tenant_id, ids in by_tenant.items()],
+                    dispatch_on_commit=False,
                 )
                 await commit(session)
             except BaseException:
                 await rollback(session)
                 raise
+        dispatch_soon(job_ids)
         return [key in inserted and first_seen[key] == index for index, key in enumerate(keys)]
 
 
