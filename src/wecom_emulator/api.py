@@ -260,7 +260,9 @@ def dispatch(
         # A POST API called with GET: WeCom's 40063 text names exactly this cause.
         return fail(40063)
 
-    call = Call(state=state, query=query, body={}, client_ip=client_ip, raw=raw_body, content_type=content_type)
+    call = Call(
+        state=state, query=query, body={}, client_ip=client_ip, raw=raw_body, content_type=content_type
+    )
     if ep.needs_token:
         failure = _check_token(call, ep)
         if failure is not None:

@@ -244,6 +244,12 @@ def _seed_members(
         " email, avatar, status, visible, customer_contact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
+    # resigned members left on some day of the past half year (from the pk, so no draw from rng
+    # and every other generated value stays the same)
+    state.store.conn.executemany(
+        "INSERT INTO resignation (member_pk, dimission_time) VALUES (?, ?)",
+        [(m["pk"], now - (1 + m["pk"] * 7919 % 180) * 24 * 3600) for m in result if m["status"] == 5],
+    )
     return result
 
 

@@ -3,6 +3,7 @@ control API under ``/_emulator`` — scenarios, clock, tokens, callback configur
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -13,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from wecom_emulator import ids, scenarios
 from wecom_emulator.errors import ApiError
 from wecom_emulator.routes.auth import issue_code
+from wecom_emulator.routes.groups import opengid_of
 from wecom_emulator.scenarios import Outcome, ScenarioError
 from wecom_emulator.seed import seed_company
 from wecom_emulator.state import EmulatorState
@@ -144,6 +146,19 @@ SCENARIOS = {
     "admin_deletes_tag": scenarios.admin_deletes_tag,
     "customer_joins_group": scenarios.customer_joins_group,
     "customer_quits_group": scenarios.customer_quits_group,
+    "member_edits_customer": scenarios.member_edits_customer,
+    "customer_scans_contact_way": scenarios.customer_scans_contact_way,
+    "customer_scans_join_way": scenarios.customer_scans_join_way,
+    "member_creates_group": scenarios.member_creates_group,
+    "member_dismisses_group": scenarios.member_dismisses_group,
+    "member_confirms_mass_message": scenarios.member_confirms_mass_message,
+    "customer_refuses_transfer": scenarios.customer_refuses_transfer,
+    "member_resigns": scenarios.member_resigns,
+    "admin_creates_member": scenarios.admin_creates_member,
+    "admin_updates_member": scenarios.admin_updates_member,
+    "member_publishes_moment": scenarios.member_publishes_moment,
+    "customer_likes_moment": scenarios.customer_likes_moment,
+    "customer_comments_on_moment": scenarios.customer_comments_on_moment,
 }
 
 
@@ -207,15 +222,66 @@ async def configure_callback(corp_id: str, request: Request) -> JSONResponse:
 
 @control.post("/clock/advance")
 async def advance_clock(request: Request) -> JSONResponse:
+    """Move the clock; whatever it reaches happens now (transfers, moment jobs, due retries)."""
     seconds = (await _json(request)).get("seconds", 0)
     if not isinstance(seconds, int | float) or seconds < 0:
         return _bad("seconds must be a non-negative number")
-    return JSONResponse({"now": _state(request).clock.advance(float(seconds))})
+    emulator = _state(request)
+    now = emulator.clock.advance(float(seconds))
+    emulator.settle()
+    emulator.deliveries.wake()
+    return JSONResponse({"now": now})
 
 
 @control.get("/clock")
 async def read_clock(request: Request) -> JSONResponse:
     return JSONResponse({"now": _state(request).clock.now()})
+
+
+@control.get("/settings")
+async def read_settings(request: Request) -> JSONResponse:
+    return JSONResponse(dataclasses.asdict(_state(request).settings))
+
+
+@control.put("/settings")
+async def change_settings(request: Request) -> JSONResponse:
+    """Change limits and switches, e.g. ``{"mass_cap_period": "day", "member_customer_cap": 10}``."""
+    body = await _json(request)
+    settings = _state(request).settings
+    # every setting is an int (None where "no limit" makes sense) except mass_cap_period
+    known = {f.name: "None" in str(f.type) for f in dataclasses.fields(settings)}
+    for name, value in body.items():
+        if name not in known:
+            return _bad(f"unknown setting {name}")
+        if name == "mass_cap_period":
+            if value not in ("month", "week", "day"):
+                return _bad("mass_cap_period must be month, week or day")
+        elif value is None:
+            if not known[name]:
+                return _bad(f"{name} cannot be null")
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return _bad(f"{name} must be a non-negative integer")
+    for name, value in body.items():
+        setattr(settings, name, value)
+    return JSONResponse(dataclasses.asdict(settings))
+
+
+@control.get("/corps/{corp_id}/groups/{chat_id}/opengid")
+async def group_opengid(corp_id: str, chat_id: str, request: Request) -> JSONResponse:
+    """The opengid a mini-program opened in the group gets (``wx.getGroupEnterInfo``), for
+    opengid_to_chatid."""
+    emulator = _state(request)
+    corp = emulator.find_corp(corp_id)
+    chat_pk = (
+        None
+        if corp is None
+        else emulator.store.scalar(
+            "SELECT pk FROM groupchat WHERE corp_pk = ? AND chat_id = ?", (corp.pk, chat_id)
+        )
+    )
+    if corp is None or chat_pk is None:
+        return _bad("unknown corp or group chat", 404)
+    return JSONResponse({"opengid": opengid_of(emulator, corp.pk, chat_pk)})
 
 
 @control.post("/tokens/revoke")
@@ -263,21 +329,34 @@ async def list_deliveries(request: Request) -> JSONResponse:
 
 @control.post("/deliveries/drain")
 async def drain_deliveries(request: Request) -> JSONResponse:
-    done = await _state(request).deliveries.drain()
+    """One attempt at everything due; failed ones wait ``retry_interval`` of emulator time."""
+    queue = _state(request).deliveries
+    done = await queue.drain()
     return JSONResponse(
-        {"delivered": [d.id for d in done if d.delivered], "failed": [d.id for d in done if not d.delivered]}
+        {
+            "delivered": [d.id for d in done if d.delivered],
+            "failed": [d.id for d in done if not d.delivered],
+            "waiting": [d.id for d in queue.pending],
+        }
     )
 
 
 @control.put("/deliveries/switches")
 async def set_switches(request: Request) -> JSONResponse:
-    """``{"duplicate": bool, "order": "fifo"|"reverse"|"shuffle"}``."""
+    """``{"duplicate": bool, "order": "fifo"|"reverse"|"shuffle", "retry_interval": seconds}``."""
     body = await _json(request)
     switches = _state(request).deliveries.switches
     if "duplicate" in body:
         switches.duplicate = bool(body["duplicate"])
+    if "retry_interval" in body:
+        interval = body["retry_interval"]
+        if isinstance(interval, bool) or not isinstance(interval, int | float) or interval < 0:
+            return _bad("retry_interval must be a non-negative number")
+        switches.retry_interval = float(interval)
     if "order" in body:
         if body["order"] not in ("fifo", "reverse", "shuffle"):
             return _bad("order must be fifo, reverse or shuffle")
         switches.order = body["order"]
-    return JSONResponse({"duplicate": switches.duplicate, "order": switches.order})
+    return JSONResponse(
+        {"duplicate": switches.duplicate, "order": switches.order, "retry_interval": switches.retry_interval}
+    )

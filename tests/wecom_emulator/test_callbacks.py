@@ -4,69 +4,16 @@ a receiver ASGI app through an injected transport."""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-
 import httpx
 import pytest
-import pytest_asyncio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.wecom_emulator.conftest import WeCom
+from tests.wecom_emulator.conftest import AES_KEY, TOKEN, URL, Receiver, WeCom
 from wecom_emulator import EmulatorState, scenarios
-from wecom_emulator.crypto import MsgCrypt
 from wecom_emulator.seed import SeedReport
-
-TOKEN = "receiverToken123"
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-URL = "https://huike.example.com/wecom/callback"
-
-
-@dataclass
-class Receiver:
-    """Does what a correct receiver does; ``fail_next`` answers HTTP 500 that many times."""
-
-    corp_id: str
-    events: list[dict[str, str]] = field(default_factory=list)
-    fail_next: int = 0
-    posts: int = 0
-
-    def __post_init__(self) -> None:
-        self.crypt = MsgCrypt(TOKEN, AES_KEY, self.corp_id)
-        self.app = Starlette(routes=[Route("/wecom/callback", self.handle, methods=["GET", "POST"])])
-
-    async def handle(self, request: Request) -> Response:
-        q = request.query_params
-        if request.method == "GET":
-            plain = self.crypt.check(q["msg_signature"], q["timestamp"], q["nonce"], q["echostr"])
-            return PlainTextResponse(plain.decode())
-        self.posts += 1
-        if self.fail_next:
-            self.fail_next -= 1
-            return Response(status_code=500)
-        envelope = ET.fromstring(await request.body())
-        assert envelope.findtext("ToUserName") == self.corp_id
-        encrypt = envelope.findtext("Encrypt") or ""
-        inner = ET.fromstring(self.crypt.check(q["msg_signature"], q["timestamp"], q["nonce"], encrypt))
-        event = {child.tag: (child.text or "") for child in inner}
-        for child in inner:
-            if len(child):
-                event[child.tag] = ",".join(item.text or "" for item in child)
-        self.events.append(event)
-        return Response(status_code=200)
-
-
-@pytest_asyncio.fixture
-async def receiver(emu_state: EmulatorState, company: SeedReport) -> AsyncIterator[Receiver]:
-    receiver = Receiver(company.corp_id)
-    emu_state.deliveries.transport = httpx.ASGITransport(app=receiver.app)
-    saved, reason = await emu_state.deliveries.configure(company.corp_id, URL, TOKEN, AES_KEY)
-    assert saved, reason
-    yield receiver
 
 
 def _member(state: EmulatorState) -> str:

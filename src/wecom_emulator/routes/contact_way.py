@@ -38,7 +38,9 @@ def _quota_used(call: Call) -> int:
     ways = call.state.store.scalar(
         "SELECT count(*) FROM contact_way WHERE corp_pk = ? AND deleted = 0 AND is_temp = 0", (corp_pk,)
     )
-    joins = call.state.store.scalar("SELECT count(*) FROM join_way WHERE corp_pk = ? AND deleted = 0", (corp_pk,))
+    joins = call.state.store.scalar(
+        "SELECT count(*) FROM join_way WHERE corp_pk = ? AND deleted = 0", (corp_pk,)
+    )
     return int(ways) + int(joins)
 
 
@@ -98,7 +100,7 @@ def _members(call: Call, way_type: int, users: list[str], parties: list[int]) ->
         raise ApiError(40058, "user and party cannot both be empty")
     for userid in users:
         call.contact_member(userid)
-    expanded = set(u.lower() for u in users)
+    expanded = {u.lower() for u in users}
     for party in parties:
         if not call.state.store.one(
             "SELECT 1 FROM department WHERE corp_pk = ? AND id = ?", (call.the_corp.pk, party)
@@ -375,9 +377,7 @@ def _join_way(call: Call, *, own: bool) -> sqlite3.Row:
     return row
 
 
-@endpoint(
-    "POST", "externalcontact/groupchat/add_join_way", skeleton={"config_id": ""}, customer_api=True
-)
+@endpoint("POST", "externalcontact/groupchat/add_join_way", skeleton={"config_id": ""}, customer_api=True)
 def add_join_way(call: Call) -> dict[str, Any]:
     fields = _join_fields(call)
     _check_quota(call, temp=False)

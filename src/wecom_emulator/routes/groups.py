@@ -1,13 +1,15 @@
-"""§9 customer groups: groupchat/list (cursor, status and owner filters) and groupchat/get."""
+"""§9 customer groups: groupchat/list (cursor, status and owner filters), groupchat/get and
+opengid_to_chatid."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from wecom_emulator import cursors
+from wecom_emulator import cursors, ids
 from wecom_emulator.api import Call, endpoint
 from wecom_emulator.errors import ApiError
+from wecom_emulator.state import EmulatorState
 
 MAX_OWNERS = 100
 MAX_LIMIT = 1000
@@ -102,3 +104,30 @@ def groupchat_get(call: Call) -> dict[str, Any]:
             "member_version": chat["member_version"],
         }
     }
+
+
+def opengid_of(state: EmulatorState, corp_pk: int, chat_pk: int) -> str:
+    """The group's opengid as a mini-program opened in it would see it (made on first use)."""
+    found = state.store.scalar("SELECT opengid FROM opengid WHERE chat_pk = ?", (chat_pk,))
+    if found:
+        return str(found)
+    opengid = "tG" + ids.opaque(26)
+    state.store.conn.execute(
+        "INSERT INTO opengid (opengid, corp_pk, chat_pk) VALUES (?, ?, ?)", (opengid, corp_pk, chat_pk)
+    )
+    return opengid
+
+
+@endpoint("POST", "externalcontact/opengid_to_chatid", skeleton={"chat_id": ""}, customer_api=True)
+def opengid_to_chatid(call: Call) -> dict[str, Any]:
+    opengid = call.b_str("opengid", missing=40058)
+    row = call.state.store.one(
+        "SELECT g.chat_id, m.visible FROM opengid o JOIN groupchat g ON g.pk = o.chat_pk"
+        " JOIN member m ON m.pk = g.owner_pk WHERE o.opengid = ? AND o.corp_pk = ?",
+        (opengid, call.the_corp.pk),
+    )
+    if row is None:
+        raise ApiError(40058, "invalid opengid")
+    if call.scoped and not row["visible"]:
+        raise ApiError(60011)  # the owner must be in the app's scope
+    return {"chat_id": row["chat_id"]}

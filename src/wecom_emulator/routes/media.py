@@ -16,8 +16,18 @@ from wecom_emulator.errors import ApiError
 MB = 1024 * 1024
 MIN_BYTES = 5  # every file must be larger than 5 bytes
 # type → (byte limit, errcode when over it): image ≤10 MB, voice ≤2 MB, video ≤10 MB, file ≤20 MB
-LIMITS = {"image": (10 * MB, 40009), "voice": (2 * MB, 40006), "video": (10 * MB, 40011), "file": (20 * MB, 40006)}
-CONTENT_TYPES = {"image": "image/jpeg", "voice": "audio/amr", "video": "video/mp4", "file": "application/octet-stream"}
+LIMITS = {
+    "image": (10 * MB, 40009),
+    "voice": (2 * MB, 40006),
+    "video": (10 * MB, 40011),
+    "file": (20 * MB, 40006),
+}
+CONTENT_TYPES = {
+    "image": "image/jpeg",
+    "voice": "audio/amr",
+    "video": "video/mp4",
+    "file": "application/octet-stream",
+}
 ATTACHMENT_TYPES = {1: {"image", "video"}, 2: {"image", "video", "file"}}  # 1 moments, 2 product album
 
 

@@ -92,7 +92,9 @@ def _notify(call: Call) -> int:
     return 1 if notify is None else notify
 
 
-@endpoint("POST", "externalcontact/group_welcome_template/add", customer_api=True)
+@endpoint(
+    "POST", "externalcontact/group_welcome_template/add", skeleton={"template_id": ""}, customer_api=True
+)
 def template_add(call: Call) -> dict[str, Any]:
     body = _template_body(call, TEMPLATE_TEXT_ADD)
     if not body:
