@@ -1,0 +1,35 @@
+"""An event handler loaded into `huike worker` subprocesses by the callback kill test."""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from huike.core.tenancy import TenantContext
+from huike.wecom import events
+
+metadata = MetaData()
+effects = Table(
+    "scale_event_effects",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("external_userid", String(64)),
+    Column("pid", Integer),
+)
+
+_seen = 0
+
+
+@events.on("change_external_contact", "add_external_contact")
+async def count_customer_added(session: AsyncSession, ctx: TenantContext, event: events.EventFields) -> None:
+    global _seen
+    await session.execute(
+        insert(effects).values(external_userid=str(event["ExternalUserID"]), pid=os.getpid())
+    )
+    await session.flush()
+    _seen += 1
+    crash_after = int(os.environ.get("HUIKE_TEST_CRASH_AFTER", "0"))
+    if crash_after and _seen >= crash_after:
+        os._exit(17)  # dies mid-batch: nothing of this batch commits, nothing is acknowledged
