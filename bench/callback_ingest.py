@@ -54,7 +54,11 @@ def ceiling_app() -> Any:
 
     @app.post("/wecom/callback/{key}")
     async def receive(
-        request: Request, key: str, msg_signature: str = Query(), timestamp: str = Query(), nonce: str = Query()
+        request: Request,
+        key: str,
+        msg_signature: str = Query(),
+        timestamp: str = Query(),
+        nonce: str = Query(),
     ) -> PlainTextResponse:
         envelope = parse_flat(await request.body())
         parse_flat(crypto.verify_and_decrypt(msg_signature, timestamp, nonce, str(envelope["Encrypt"])))
@@ -87,8 +91,22 @@ def free_port() -> int:
 def start_server(factory: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port), "--log-level", "warning",
-         "--no-access-log", "--loop", "uvloop", "--http", "httptools"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            factory,
+            "--factory",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+        ],
         cwd=ROOT,
         env=env,
     )
@@ -98,7 +116,9 @@ def start_server(factory: str, env: dict[str, str]) -> tuple[subprocess.Popen[by
 
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(base + "/healthz" if "pipeline" in factory else base + "/docs", timeout=1):
+            with urllib.request.urlopen(
+                base + "/healthz" if "pipeline" in factory else base + "/docs", timeout=1
+            ):
                 return process, base
         except OSError:
             time.sleep(0.2)
@@ -169,20 +189,26 @@ def make_requests(count: int, offset: int) -> list[tuple[str, bytes]]:
             f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
             "<AgentID><![CDATA[1000002]]></AgentID></xml>"
         ).encode()
-        requests.append((f"/wecom/callback/{CALLBACK_KEY}?msg_signature={sig}&timestamp={timestamp}&nonce={nonce}", body))
+        requests.append(
+            (f"/wecom/callback/{CALLBACK_KEY}?msg_signature={sig}&timestamp={timestamp}&nonce={nonce}", body)
+        )
     return requests
 
 
 # --- load generator (its own process) ---------------------------------------------------------------
 
 
-def _load(base: str, requests: list[tuple[str, bytes]], concurrency: int, rate: float | None, out: Any) -> None:
+def _load(
+    base: str, requests: list[tuple[str, bytes]], concurrency: int, rate: float | None, out: Any
+) -> None:
     import uvloop
 
     out.put(uvloop.run(_drive(base, requests, concurrency, rate)))
 
 
-async def _drive(base: str, requests: list[tuple[str, bytes]], concurrency: int, rate: float | None) -> dict[str, Any]:
+async def _drive(
+    base: str, requests: list[tuple[str, bytes]], concurrency: int, rate: float | None
+) -> dict[str, Any]:
     import aiohttp
 
     latencies: list[float] = []
@@ -237,7 +263,9 @@ async def _drive(base: str, requests: list[tuple[str, bytes]], concurrency: int,
     }
 
 
-def drive(base: str, requests: list[tuple[str, bytes]], concurrency: int = 32, rate: float | None = None) -> dict[str, Any]:
+def drive(
+    base: str, requests: list[tuple[str, bytes]], concurrency: int = 32, rate: float | None = None
+) -> dict[str, Any]:
     context = mp.get_context("spawn")
     out = context.Queue()
     process = context.Process(target=_load, args=(base, requests, concurrency, rate, out))
@@ -262,8 +290,10 @@ async def count_durable(url: str, acked_ids: set[str]) -> tuple[int, int, int, i
         rows = (await session.execute(select(InboxEvent.id, InboxEvent.payload))).all()
         stored = {payload["ExternalUserID"] for _, payload in rows}
         payloads = (
-            await session.execute(select(Outbox.payload).where(Outbox.task == "wecom.process_events"))
-        ).scalars().all()
+            (await session.execute(select(Outbox.payload).where(Outbox.task == "wecom.process_events")))
+            .scalars()
+            .all()
+        )
     await db.dispose()
     named = {event_id for payload in payloads for event_id in payload["event_ids"]}
     unjobbed = sum(1 for event_id, _ in rows if str(event_id) not in named)
@@ -271,8 +301,12 @@ async def count_durable(url: str, acked_ids: set[str]) -> tuple[int, int, int, i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: a temporary SQLite file)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url", default=None, help="PostgreSQL URL (default: a temporary SQLite file)"
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--events", type=int, default=100_000, help="distinct events for the loss check")
     parser.add_argument("--peak-events", type=int, default=30_000)
@@ -293,8 +327,15 @@ def main() -> None:
 
     redis.Redis.from_url(args.redis_url).flushdb()
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HUIKE_DATABASE_URL": url, "HUIKE_DATA_DIR": str(data_dir),
-           "HUIKE_REDIS_URL": args.redis_url, "HUIKE_LOG_LEVEL": "ERROR", "HUIKE_ENV": "production"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "HUIKE_DATABASE_URL": url,
+        "HUIKE_DATA_DIR": str(data_dir),
+        "HUIKE_REDIS_URL": args.redis_url,
+        "HUIKE_LOG_LEVEL": "ERROR",
+        "HUIKE_ENV": "production",
+    }
     total = args.peak_events * 2 + args.events
     print(f"preparing {total:,} signed, encrypted callbacks …", flush=True)
     requests = make_requests(total, 0)
@@ -326,13 +367,23 @@ def main() -> None:
     ratio = pipeline["rate"] / ceiling["rate"] if ceiling["rate"] else 0.0
     db_name = "PostgreSQL" if args.database_url else "SQLite"
     print(f"\ncallback ingestion on {db_name} (1 uvicorn worker each; load generator in its own process)")
-    print(f"  ceiling (verify+decrypt+parse, no DB): {ceiling['rate']:8.0f} events/s  p50 {ceiling['p50_ms']:.1f} ms  p99 {ceiling['p99_ms']:.1f} ms")
-    print(f"  pipeline (inbox, group commit, jobs):  {pipeline['rate']:8.0f} events/s  p50 {pipeline['p50_ms']:.1f} ms  p99 {pipeline['p99_ms']:.1f} ms")
+    print(
+        f"  ceiling (verify+decrypt+parse, no DB): {ceiling['rate']:8.0f} events/s  p50 {ceiling['p50_ms']:.1f} ms  p99 {ceiling['p99_ms']:.1f} ms"
+    )
+    print(
+        f"  pipeline (inbox, group commit, jobs):  {pipeline['rate']:8.0f} events/s  p50 {pipeline['p50_ms']:.1f} ms  p99 {pipeline['p99_ms']:.1f} ms"
+    )
     print(f"  ratio pipeline/ceiling: {ratio:.2f}   (target ≥ 0.70)")
-    print(f"  at half the peak rate ({half_rate:.0f}/s): p50 {half['p50_ms']:.1f} ms  p99 {half['p99_ms']:.1f} ms   (target p99 < 50 ms)")
-    print(f"  loss check: {loss['sent']:,} sent, {len(loss['acked']):,} acknowledged, {loss['errors']} errors, "
-          f"{missing} acknowledged but not stored   (target 0)")
-    print(f"  inbox rows {events:,}; {batches:,} processing jobs (one per committed batch) name all but {unjobbed} of them (target 0)")
+    print(
+        f"  at half the peak rate ({half_rate:.0f}/s): p50 {half['p50_ms']:.1f} ms  p99 {half['p99_ms']:.1f} ms   (target p99 < 50 ms)"
+    )
+    print(
+        f"  loss check: {loss['sent']:,} sent, {len(loss['acked']):,} acknowledged, {loss['errors']} errors, "
+        f"{missing} acknowledged but not stored   (target 0)"
+    )
+    print(
+        f"  inbox rows {events:,}; {batches:,} processing jobs (one per committed batch) name all but {unjobbed} of them (target 0)"
+    )
 
 
 if __name__ == "__main__":

@@ -90,6 +90,7 @@ async def app(
             raise
 
     app.dependency_overrides[get_session] = _session
+
     @contextlib.asynccontextmanager
     async def test_session_scope() -> AsyncIterator[AsyncSession]:
         yield session  # batched callback writes join the test's transaction too

@@ -4,20 +4,28 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from huike.account.router import dev as account_dev_router
+from huike.account.router import router as account_router
+from huike.calendar.router import router as calendar_router
 from huike.core import health
 from huike.job.router import router as job_router
 from huike.privacy.audit.router import router as audit_router
 from huike.privacy.policy.router import pages as privacy_pages
 from huike.privacy.policy.router import router as privacy_router
+from huike.privacy.ropa.router import router as inventory_router
 from huike.wecom.callbacks import router as wecom_callback_router
 from huike.wecom.router import router as wecom_router
 
 ROUTERS: list[APIRouter] = [
     health.router,
+    account_router,
+    account_dev_router,
     job_router,
+    calendar_router,
     audit_router,
     privacy_router,
     privacy_pages,
+    inventory_router,
     wecom_router,
     wecom_callback_router,
 ]

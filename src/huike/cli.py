@@ -12,27 +12,34 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from huike.calendar.cli import calendar_app
 from huike.config import Settings, get_settings
 from huike.privacy.audit.cli import audit_app
+from huike.privacy.ropa.cli import inventory_app
 from huike.security.cli import keys_app
 
 app = typer.Typer(help="汇客 Huike: a privacy-first SCRM on WeCom.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(inventory_app, name="inventory")
+app.add_typer(calendar_app, name="calendar")
 app.add_typer(keys_app, name="keys")
 console = Console(stderr=True)
 
 
 def _migrate(url: str) -> None:
     from huike.core.migrate import upgrade
+    from huike.seed import seed_platform
 
     with console.status("Migrating the database…"):
         upgrade(url)
-    console.print("[green]✓[/] database schema is up to date")
+    with console.status("Seeding platform data (policy, calendar)…"):
+        asyncio.run(seed_platform(url))
+    console.print("[green]✓[/] database schema and platform data are up to date")
 
 
 @app.command()
 def migrate() -> None:
-    """Bring the database schema up to date (Alembic upgrade head)."""
+    """Bring the database schema up to date (Alembic upgrade head) and seed platform data."""
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _migrate(settings.resolved_database_url)

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +46,42 @@ class Settings(BaseSettings):
         "`huike run`, which mounts the bundled emulator and points here at it.",
     )
     wecom_timeout_s: float = Field(10.0, description="Timeout of each call to WeCom.")
+    # --- accounts, SMS and sessions (huike.account, huike.security.sessions) ---
+    session_idle_timeout_s: int = Field(
+        7200, description="A session unused for this long is over (R-CK-1: 2 h)."
+    )
+    session_absolute_lifetime_s: int = Field(
+        7 * 86400, description="A session is over this long after login, used or not (R-CK-1: 7 days)."
+    )
+    ip2region_xdb: Path | None = Field(
+        None,
+        description="The ip2region xdb data file for the offline IP → region lookup at registration. "
+        "Unset or missing: every region is 'unknown'.",
+    )
+    sms_provider: Literal["console", "aliyun"] = Field(
+        "console",
+        description="Who sends SMS codes: 'console' logs them (embedded mode, development; outside "
+        "production also the dev banner), 'aliyun' sends them with Aliyun SMS.",
+    )
+    aliyun_sms_access_key_id: str | None = Field(None, description="Aliyun SMS AccessKey ID.")
+    aliyun_sms_access_key_secret: SecretStr | None = Field(None, description="Aliyun SMS AccessKey secret.")
+    aliyun_sms_sign_name: str | None = Field(None, description="Aliyun SMS signature name (签名).")
+    aliyun_sms_template_code: str | None = Field(
+        None, description="Aliyun SMS template code; the template takes one parameter, ${code}."
+    )
+    aliyun_sms_endpoint: str = Field(
+        "https://dysmsapi.aliyuncs.com/", description="Aliyun SMS endpoint (SendSms RPC)."
+    )
+    sms_phone_daily_cap: int = Field(
+        10, description="SMS codes one phone may receive per calendar day (Asia/Shanghai)."
+    )
+    sms_ip_hourly_cap: int = Field(20, description="SMS code requests one IP may make per hour.")
+    sms_ip_daily_cap: int = Field(50, description="SMS code requests one IP may make per calendar day.")
+    wecom_login_url: str | None = Field(
+        None,
+        description="WeCom's web login page. Unset: https://login.work.weixin.qq.com/wwlogin/sso/login, "
+        "or the emulator's page when wecom_base_url points at the emulator.",
+    )
 
     @property
     def resolved_database_url(self) -> str:

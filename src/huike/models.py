@@ -1,5 +1,16 @@
 """Imports every ORM model so that Base.metadata knows the whole schema (Alembic, tests)."""
 
+from huike.account.models import (
+    LoginThrottle,
+    Membership,
+    Registration,
+    SalesLead,
+    SalesTerritory,
+    SmsCode,
+    User,
+    WeComLoginState,
+)
+from huike.calendar.models import CalendarDay, CalendarYear
 from huike.core.db import Base
 from huike.core.tasks import Job, Outbox, SchedulerLease
 from huike.privacy.audit.models import AuditChainHead, AuditEvent
@@ -21,18 +32,28 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "Base",
+    "CalendarDay",
+    "CalendarYear",
     "ConsentEvent",
     "EgressRecord",
     "EncryptionKey",
     "InboxEvent",
     "Job",
     "KeyRotation",
+    "LoginThrottle",
+    "Membership",
     "Outbox",
     "PolicyAcceptance",
     "PolicyNotice",
     "PolicyNoticeCount",
     "PolicyVersion",
+    "Registration",
+    "SalesLead",
+    "SalesTerritory",
     "SchedulerLease",
+    "SmsCode",
     "Tenant",
+    "User",
     "WeComConnection",
+    "WeComLoginState",
 ]

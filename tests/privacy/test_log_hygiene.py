@@ -24,11 +24,13 @@ import pytest_asyncio
 import structlog
 from fastapi import FastAPI, Request
 
+from huike.account.sms import ConsoleSmsProvider, SmsMessage
 from huike.config import Settings
-from huike.core.db import Database, commit
+from huike.core.db import Database, commit, get_session
 from huike.core.logging import configure_logging, mask_personal_data, mask_text
 from huike.core.routing import make_router
 from huike.core.tasks import JobContext, JobRuntime, enqueue, execute, task
+from huike.privacy.policy.service import ensure_initial_policy
 from huike.security.sessions import SESSION_COOKIE
 from tests.support import RecordingDispatcher, add_probe_router
 
@@ -143,6 +145,62 @@ async def exception_flow(kit: Kit) -> None:
         logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
 
 
+# --- flow 4: SMS code, trial registration and password login (console SMS provider as in production) -
+
+REG_PHONE = "13912348765"
+REG_PASSWORD = "Hk-Reg1stration-Pass"
+
+
+class _ProductionConsole(ConsoleSmsProvider):
+    """The console provider as in production (the code is logged masked); the test keeps the code."""
+
+    def __init__(self) -> None:
+        super().__init__(production=True)
+        self.codes: list[str] = []
+
+    async def send(self, message: SmsMessage, *, session: Any = None) -> None:
+        self.codes.append(message.code)
+        await super().send(message, session=session)
+
+
+async def registration_flow(kit: Kit) -> None:
+    override = kit.app.dependency_overrides[get_session]
+    sessions = override()
+    session = await anext(sessions)
+    version = await ensure_initial_policy(session)
+    await session.commit()
+    provider = _ProductionConsole()
+    kit.app.state.huike_sms_provider = provider
+    client = kit.client
+    sent = await client.post("/api/v1/auth/sms-codes", json={"phone": REG_PHONE, "purpose": "register"})
+    assert sent.status_code == 202, sent.text
+    KIT_SECRETS.append(provider.codes[-1])
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={
+            "phone": REG_PHONE,
+            "sms_code": provider.codes[-1],
+            "password": REG_PASSWORD,
+            "company_name": "日志卫生测试公司",
+            "industry": "retail",
+            "adult_or_guardian": True,
+            "policy_version": version.version,
+        },
+    )
+    assert response.status_code == 201, response.text
+    wrong = await client.post(
+        "/api/v1/auth/login/password", json={"phone": REG_PHONE, "password": "Wrong-Pass-123"}
+    )
+    assert wrong.status_code == 401
+    right = await client.post(
+        "/api/v1/auth/login/password", json={"phone": REG_PHONE, "password": REG_PASSWORD}
+    )
+    assert right.status_code == 200
+
+
+KIT_SECRETS: list[str] = []  # values only known while a flow runs (the SMS code)
+
+
 FLOWS: list[Flow] = [
     Flow(
         "request_with_cookie_query_and_body",
@@ -161,6 +219,18 @@ FLOWS: list[Flow] = [
         exception_flow,
         raw=(ERROR_PHONE, EMAIL),
         masked=("137******99", "request.unhandled_error", "Exception in ASGI application"),
+    ),
+    Flow(
+        "sms_registration_and_login",
+        registration_flow,
+        raw=(REG_PHONE, REG_PASSWORD, "{sms_code}"),
+        masked=(
+            "139****8765",
+            "sms.console_delivery",
+            "******",
+            "account.registered",
+            "auth.login_succeeded",
+        ),
     ),
 ]
 
@@ -214,7 +284,7 @@ async def test_flow_logs_no_personal_data(
         await flow.run(kit)
     captured = buffer.getvalue() + "\n" + caplog.text
     for raw in flow.raw:
-        value = raw.format(session_token=kit.session_token)
+        value = raw.format(session_token=kit.session_token, sms_code=KIT_SECRETS[-1] if KIT_SECRETS else "")
         assert value not in captured, f"{flow.name} leaked {value!r}"
     for masked in flow.masked:
         assert masked in captured, f"{flow.name}: {masked!r} missing: the flow did not log what it handles"

@@ -26,7 +26,7 @@ from huike.security.keys import ensure_keys
 from huike.security.kms import ensure_master_key
 from huike.tenant.models import Tenant
 from huike.wecom.models import ConnectionStatus, InboxEvent, InboxStatus, WeComConnection
-from tests.scale.worker_events import effects, metadata
+from tests.scale.event_effects import effects, metadata
 from tests.support import wait_until
 from wecom_emulator import Clock, EmulatorState, scenarios
 from wecom_emulator.seed import seed_company

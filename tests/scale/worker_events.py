@@ -1,23 +1,16 @@
-"""An event handler loaded into `huike worker` subprocesses by the callback kill test."""
+"""An event handler loaded into `huike worker` subprocesses by the callback kill test (only there:
+importing it registers a handler for every add_external_contact event)."""
 
 from __future__ import annotations
 
 import os
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.tenancy import TenantContext
 from huike.wecom import events
-
-metadata = MetaData()
-effects = Table(
-    "scale_event_effects",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("external_userid", String(64)),
-    Column("pid", Integer),
-)
+from tests.scale.event_effects import effects
 
 _seen = 0
 

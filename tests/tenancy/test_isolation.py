@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from huike.core.tasks import Job
 from huike.core.tenancy import TenantContext
 from huike.privacy.audit.service import record
+from huike.security.sessions import start_session
 from huike.tenant.models import Tenant
 
 Factory = Callable[[AsyncSession, Tenant], Awaitable[uuid.UUID]]
@@ -35,10 +36,16 @@ async def audit_event_of(session: AsyncSession, tenant: Tenant) -> uuid.UUID:
     return event.id
 
 
+async def auth_session_of(session: AsyncSession, tenant: Tenant) -> uuid.UUID:
+    row, _ = await start_session(session, tenant.id, uuid.uuid4())
+    return row.id
+
+
 # path parameter name -> a factory that makes such a resource for a tenant
 OWNED_BY_TENANT_A: dict[str, Factory] = {
     "job_id": job_of,
     "audit_event_id": audit_event_of,
+    "session_id": auth_session_of,
 }
 
 PARAM = re.compile(r"{([a-z_]+)}")

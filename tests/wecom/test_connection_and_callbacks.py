@@ -20,7 +20,7 @@ from huike.tenant.models import Tenant
 from huike.wecom import service
 from huike.wecom.models import InboxEvent, WeComConnection
 from huike.wecom.runtime import get_wecom_runtime
-from tests.support import RecordingDispatcher
+from tests.support import RecordingDispatcher, wait_until
 from wecom_emulator import Clock, EmulatorState, scenarios
 from wecom_emulator.app import create_app as create_emulator
 from wecom_emulator.seed import SeedReport, seed_company
@@ -218,7 +218,10 @@ class TestCallbacks:
         assert event.payload["ExternalUserID"] == outcome.data["external_userid"]
         assert event.payload["State"] == "spring-fair"
         assert "王小明" not in str(event.payload)
-        assert len(dispatcher.dispatched) == 1  # one processing job, not two
+        await wait_until(
+            lambda: len(dispatcher.dispatched) == 1
+        )  # one processing job, dispatched after commit
+        assert len(dispatcher.dispatched) == 1
 
         processed = await service.process_event(session, TenantContext.system(tenant.id), event.id)
         assert processed == "ignored"  # no domain handles customers yet

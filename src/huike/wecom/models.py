@@ -12,7 +12,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from huike.core.db import Base, utcnow
 from huike.core.tenancy import TenantScoped
-from huike.privacy.inventory import Erasure, Owner, Purpose, Retention, Subject, TableInventory, describe
+from huike.privacy.inventory import (
+    Erasure,
+    JsonPath,
+    Owner,
+    Purpose,
+    Retention,
+    Subject,
+    SubjectKey,
+    TableInventory,
+    describe,
+)
 from huike.security.fields import secret_column
 
 
@@ -40,6 +50,13 @@ class InboxEvent(TenantScoped, Base):
         retention=Retention("created", 30, Erasure.delete_row),
         erasure=Erasure.delete_row,
         subject_key="payload.ExternalUserID",
+        subject_keys=(
+            SubjectKey(Subject.member, "payload.UserID"),
+            SubjectKey(Subject.member, "payload.NewUserID"),
+            SubjectKey(Subject.member, "payload.FromUserName"),
+            SubjectKey(Subject.member, "payload.MemChangeList"),
+            SubjectKey(Subject.external_contact, "payload.MemChangeList"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -52,6 +69,21 @@ class InboxEvent(TenantScoped, Base):
             "customer_data.wecom_event",
             personal=True,
             notes="ids of members, customers and groups, State, WelcomeCode; no names or phones",
+            json_paths={
+                "ExternalUserID": JsonPath(
+                    "customer_data.external_contact.external_userid", (Subject.external_contact,)
+                ),
+                "UserID": JsonPath("user.wecom.account", (Subject.member,)),
+                "NewUserID": JsonPath("user.wecom.account", (Subject.member,), notes="after a UserID change"),
+                "FromUserName": JsonPath(
+                    "user.wecom.account", (Subject.member,), notes="a member's UserID, or 'sys'"
+                ),
+                "MemChangeList": JsonPath(
+                    "customer_data.group.member_ids",
+                    (Subject.member, Subject.external_contact),
+                    notes="UserIDs and ExternalUserIDs that joined or left a customer group",
+                ),
+            },
         )
     )
     status: Mapped[str] = mapped_column(

@@ -47,6 +47,7 @@ from huike.privacy.inventory import (
     Purpose,
     Retention,
     Subject,
+    SubjectKey,
     TableInventory,
     describe,
 )
@@ -94,8 +95,15 @@ class AuditEvent(Base):
         # R-RET-2: at least 6 calendar months, 12 by default; purged by the retention path only
         retention=Retention("created", 366, Erasure.delete_row),
         # pseudonymous rows survive the subject's erasure (R-RET-2) and are purged by retention
-        erasure=Erasure.keep,
+        erasure=Erasure.pseudonymise_under_hold,
         subject_key="actor_id",
+        subject_keys=(
+            SubjectKey(
+                Subject.account_holder,
+                "actor_pseudonym",
+                how="blind index or HMAC (audit.service.hmac_pseudonym) of the E.164 phone",
+            ),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

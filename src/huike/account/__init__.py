@@ -1,0 +1,1 @@
+"""Accounts: trial registration, SMS codes, login (password, SMS, WeCom QR), sessions and devices."""

@@ -1,0 +1,206 @@
+"""Errors of accounts, SMS codes, login and sessions, with their zh-CN and English messages.
+
+Errors marked ``keeps_writes`` are answered *after* the request's transaction commits, so what the
+failure itself must leave behind (a wrong try on an SMS code, a failed login, a lock, their audit
+rows) survives the error; the service writes nothing else before raising them."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from huike.core.errors import AppError, Conflict, Forbidden, Unauthorized
+from huike.core.i18n import register_messages
+
+
+class AccountError(AppError):
+    status_code = 422
+    code = "account.invalid"
+    keeps_writes: ClassVar[bool] = False
+
+
+class InvalidPhone(AccountError):
+    code = "account.invalid_phone"
+
+
+class WeakPassword(AccountError):
+    """``reason``: too_short, too_long, too_few_classes, contains_phone, too_common."""
+
+    code = "account.weak_password"
+
+
+class UnknownIndustry(AccountError):
+    code = "account.unknown_industry"
+
+
+class CompanyNameRequired(AccountError):
+    code = "account.company_name_required"
+
+
+class AdultStatementRequired(AccountError):
+    code = "account.adult_statement_required"
+
+
+class PhoneAlreadyRegistered(Conflict):
+    code = "account.phone_registered"
+    keeps_writes: ClassVar[bool] = False
+
+
+# --- SMS ----------------------------------------------------------------------------------------
+
+
+class SmsCodeError(AccountError):
+    status_code = 400
+    keeps_writes = True
+
+
+class SmsCodeMissing(SmsCodeError):
+    code = "sms.code_missing"
+
+
+class SmsCodeWrong(SmsCodeError):
+    code = "sms.code_wrong"
+
+
+class SmsCodeExpired(SmsCodeError):
+    code = "sms.code_expired"
+
+
+class SmsCodeUsed(SmsCodeError):
+    code = "sms.code_used"
+
+
+class SmsCodeExhausted(SmsCodeError):
+    code = "sms.code_exhausted"
+
+
+class SmsRateLimited(AccountError):
+    """``reason``: cooldown, phone_daily_cap, ip_hourly_cap, ip_daily_cap; ``retry_after_s``."""
+
+    status_code = 429
+    code = "sms.rate_limited"
+
+
+class SmsSendFailed(AccountError):
+    status_code = 502
+    code = "sms.send_failed"
+
+
+# --- login --------------------------------------------------------------------------------------
+
+
+class InvalidCredentials(Unauthorized):
+    """The same answer for an unknown phone and a wrong password or code (no enumeration)."""
+
+    code = "auth.invalid_credentials"
+    keeps_writes: ClassVar[bool] = True
+
+
+class AccountLocked(AppError):
+    status_code = 429
+    code = "auth.locked"
+    keeps_writes: ClassVar[bool] = True
+
+
+class AccountDisabled(Forbidden):
+    code = "auth.account_disabled"
+    keeps_writes: ClassVar[bool] = True
+
+
+class NoTenant(Forbidden):
+    code = "auth.no_tenant"
+
+
+class WeComLoginUnavailable(AccountError):
+    status_code = 400
+    code = "auth.wecom_login_unavailable"
+
+
+class WeComStateInvalid(AccountError):
+    status_code = 400
+    code = "auth.wecom_state_invalid"
+    keeps_writes = True
+
+
+class WeComNotLinked(Unauthorized):
+    code = "auth.wecom_not_linked"
+    keeps_writes: ClassVar[bool] = True
+
+
+register_messages(
+    {
+        "account.invalid_phone": (
+            "请输入有效的中国大陆手机号码。",
+            "Enter a valid mainland China mobile number.",
+        ),
+        "account.weak_password": (
+            "密码强度不足（{reason}）：至少 8 位，包含大写字母、小写字母、数字、符号中的至少 3 类，"
+            "不能包含手机号，不能是常见密码。",
+            "The password is too weak ({reason}): at least 8 characters from at least 3 of upper case, "
+            "lower case, digits and symbols, not containing the phone number, not a common password.",
+        ),
+        "account.unknown_industry": ("请选择列表中的行业。", "Pick an industry from the list."),
+        "account.company_name_required": ("请填写企业名称。", "Enter the company name."),
+        "account.adult_statement_required": (
+            "请确认您已年满 18 周岁，或已在监护人陪同下阅读并同意隐私政策。",
+            "Confirm that you are 18 or older, or that your guardian read and agreed to the privacy "
+            "policy with you.",
+        ),
+        "account.phone_registered": (
+            "该手机号已注册，请直接登录或找回密码。",
+            "This phone number is already registered; log in or reset the password.",
+        ),
+        "sms.code_missing": (
+            "请先获取短信验证码。",
+            "Request an SMS verification code first.",
+        ),
+        "sms.code_wrong": (
+            "短信验证码不正确，还可尝试 {attempts_left} 次。",
+            "The SMS code is wrong; {attempts_left} tries left.",
+        ),
+        "sms.code_expired": (
+            "短信验证码已过期，请重新获取。",
+            "The SMS code has expired; request a new one.",
+        ),
+        "sms.code_used": (
+            "该短信验证码已使用，请重新获取。",
+            "This SMS code was already used; request a new one.",
+        ),
+        "sms.code_exhausted": (
+            "错误次数过多，该验证码已失效，请重新获取。",
+            "Too many wrong tries: the code no longer works; request a new one.",
+        ),
+        "sms.rate_limited": (
+            "短信发送过于频繁，请 {retry_after_s} 秒后再试。",
+            "Too many SMS requests; try again in {retry_after_s} seconds.",
+        ),
+        "sms.send_failed": (
+            "短信发送失败，请稍后重试。",
+            "The SMS could not be sent; try again later.",
+        ),
+        "auth.invalid_credentials": (
+            "手机号或密码（验证码）不正确。",
+            "The phone number or the password (code) is wrong.",
+        ),
+        "auth.locked": (
+            "登录失败次数过多，请 {retry_after_s} 秒后再试。",
+            "Too many failed logins; try again in {retry_after_s} seconds.",
+        ),
+        "auth.account_disabled": ("该帐号已停用。", "This account is disabled."),
+        "auth.no_tenant": (
+            "该帐号未加入任何企业。",
+            "This account does not belong to any company.",
+        ),
+        "auth.wecom_login_unavailable": (
+            "该企业尚未连接企业微信，无法扫码登录。",
+            "This company has not connected WeCom, so QR login is not available.",
+        ),
+        "auth.wecom_state_invalid": (
+            "登录请求已失效或不属于此浏览器，请重新扫码。",
+            "The login request expired or belongs to another browser; scan again.",
+        ),
+        "auth.wecom_not_linked": (
+            "该企业微信帐号尚未关联汇客帐号。",
+            "This WeCom account is not linked to a Huike account.",
+        ),
+    }
+)

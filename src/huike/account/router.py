@@ -1,0 +1,305 @@
+"""The accounts API: registration, SMS codes, login, password reset, WeCom QR login, the current
+user and their sessions; and, outside production, the development banner's latest SMS code.
+
+Unauthenticated endpoints carry no CSRF token (there is no session to forge a request for); every
+unsafe method of a logged-in user needs ``X-CSRF-Token`` (see ``huike.security.sessions``). The auth
+endpoints are outside the policy-acceptance gate: they are how a user gets past it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable
+from typing import Annotated, TypeVar
+
+from fastapi import Query, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from huike.account import service
+from huike.account.schemas import (
+    DevSmsCode,
+    IndustryList,
+    IndustryRead,
+    MeRead,
+    PasswordLoginIn,
+    PasswordResetIn,
+    RegisterIn,
+    SessionList,
+    SessionRead,
+    SmsCodeRequest,
+    SmsCodeSent,
+    SmsLoginIn,
+    TenantRef,
+)
+from huike.account.sms import ConsoleSmsProvider, SmsProvider, mask_phone, provider_from_settings
+from huike.config import Settings
+from huike.core.errors import AppError, NotFound, error_response, error_responses
+from huike.core.routing import SessionDep, make_router
+from huike.security import sessions
+from huike.security.sessions import SESSION_COOKIE, CurrentSession
+
+router = make_router(prefix="/api/v1/auth", tag="auth", responses=error_responses(401, 422))
+dev = make_router(prefix="/api/v1/dev", tag="dev", responses=error_responses(404))
+
+T = TypeVar("T")
+_PROVIDER = "huike_sms_provider"
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def sms_provider(request: Request) -> SmsProvider:
+    """The app's SMS provider, made from settings on first use (tests may set ``app.state``)."""
+    provider: SmsProvider | None = getattr(request.app.state, _PROVIDER, None)
+    if provider is None:
+        provider = provider_from_settings(settings_of(request))
+        setattr(request.app.state, _PROVIDER, provider)
+    return provider
+
+
+async def answering(call: Awaitable[T]) -> T | JSONResponse:
+    """Run ``call``; an error that keeps its writes is answered after the commit (see errors.py)."""
+    try:
+        return await call
+    except AppError as exc:
+        if getattr(exc, "keeps_writes", False):
+            return error_response(exc.status_code, exc.code, exc.details)
+        raise
+
+
+def _client(request: Request) -> service.Client:
+    return service.Client.of(request, request.cookies.get(SESSION_COOKIE))
+
+
+def _me_read(found: service.Me) -> MeRead:
+    user = found.user
+    return MeRead(
+        user_id=user.id if user else None,
+        phone_masked=mask_phone(user.phone) if user else None,
+        tenant=TenantRef(id=found.auth.tenant_id, name=found.tenant.name if found.tenant else None),
+        role=found.role,
+        wecom_linked=bool(user and user.wecom_userid),
+        session_id=found.auth.id,
+        policy_acceptance_required=found.policy_version_required,
+    )
+
+
+async def _logged_in(
+    session: SessionDep, request: Request, response: Response, result: service.LoggedIn
+) -> MeRead:
+    sessions.set_session_cookies(response, result.token, settings_of(request))
+    return _me_read(await service.me(session, result.auth))
+
+
+@router.get("/industries", response_model=IndustryList)
+async def industries() -> IndustryList:
+    return IndustryList(items=[IndustryRead(code=i.code, zh=i.zh, en=i.en) for i in service.INDUSTRIES])
+
+
+@router.post("/sms-codes", response_model=SmsCodeSent, status_code=202, responses=error_responses(429, 502))
+async def send_sms_code(session: SessionDep, request: Request, body: SmsCodeRequest) -> SmsCodeSent:
+    """Send a 6-digit code (5 minutes; 60 s between sends; daily caps per phone and IP). Known and
+    unknown numbers get the same answer."""
+    sent = await service.send_code(
+        session,
+        settings_of(request),
+        sms_provider(request),
+        phone=body.phone,
+        purpose=body.purpose,
+        client=_client(request),
+    )
+    return SmsCodeSent(
+        phone_masked=sent.phone_masked, expires_in_s=sent.expires_in_s, resend_after_s=sent.resend_after_s
+    )
+
+
+@router.post(
+    "/register", response_model=MeRead, status_code=201, responses=error_responses(400, 404, 409, 503)
+)
+async def register(
+    session: SessionDep, request: Request, response: Response, body: RegisterIn
+) -> MeRead | JSONResponse:
+    """Trial registration: creates the company (tenant) with the registrant as its creator and admin,
+    records the policy acceptance, and logs in."""
+    data = service.RegistrationData(
+        phone=body.phone,
+        sms_code=body.sms_code,
+        password=body.password,
+        company_name=body.company_name,
+        industry=body.industry,
+        adult_or_guardian=body.adult_or_guardian,
+        policy_version=body.policy_version,
+        purposes=body.purposes,
+    )
+    result = await answering(service.register(session, settings_of(request), data, _client(request)))
+    if isinstance(result, JSONResponse):
+        return result
+    return await _logged_in(session, request, response, result)
+
+
+@router.post("/login/password", response_model=MeRead, responses=error_responses(403, 429))
+async def login_password(
+    session: SessionDep, request: Request, response: Response, body: PasswordLoginIn
+) -> MeRead | JSONResponse:
+    result = await answering(
+        service.login_with_password(
+            session, settings_of(request), phone=body.phone, password=body.password, client=_client(request)
+        )
+    )
+    if isinstance(result, JSONResponse):
+        return result
+    return await _logged_in(session, request, response, result)
+
+
+@router.post("/login/sms", response_model=MeRead, responses=error_responses(400, 403, 429))
+async def login_sms(
+    session: SessionDep, request: Request, response: Response, body: SmsLoginIn
+) -> MeRead | JSONResponse:
+    result = await answering(
+        service.login_with_sms(
+            session, settings_of(request), phone=body.phone, code=body.sms_code, client=_client(request)
+        )
+    )
+    if isinstance(result, JSONResponse):
+        return result
+    return await _logged_in(session, request, response, result)
+
+
+@router.post("/password/reset", status_code=204, responses=error_responses(400))
+async def password_reset(session: SessionDep, request: Request, body: PasswordResetIn) -> Response:
+    """Set a new password with an SMS code (purpose reset_password); every session of the account ends."""
+    result = await answering(
+        service.reset_password(
+            session,
+            phone=body.phone,
+            code=body.sms_code,
+            new_password=body.new_password,
+            client=_client(request),
+        )
+    )
+    if isinstance(result, JSONResponse):
+        return result
+    response = Response(status_code=204)
+    sessions.clear_session_cookies(response, settings_of(request))
+    return response
+
+
+@router.get("/wecom/login", status_code=302, response_class=RedirectResponse, responses=error_responses(400))
+async def wecom_login(
+    session: SessionDep, request: Request, corp_id: Annotated[str, Query(min_length=1, max_length=64)]
+) -> RedirectResponse:
+    """Start a WeCom QR login for the company that connected ``corp_id``: redirects to WeCom's page."""
+    settings = settings_of(request)
+    redirect = RedirectResponse("/", status_code=302)
+    device = sessions.device_cookie(request, redirect, settings)
+    redirect.headers["location"] = await service.wecom_login_url(
+        session, settings, corp_id=corp_id, device_id=device
+    )
+    return redirect
+
+
+@router.get(
+    "/wecom/callback", status_code=303, response_class=RedirectResponse, responses=error_responses(400, 403)
+)
+async def wecom_callback(
+    session: SessionDep,
+    request: Request,
+    code: Annotated[str, Query(min_length=1, max_length=512)],
+    state: Annotated[str, Query(min_length=1, max_length=128)],
+) -> Response:
+    """WeCom sends the browser back here with ``code`` and ``state``; on success, to the console."""
+    settings = settings_of(request)
+    result = await answering(
+        service.login_with_wecom(
+            session,
+            settings,
+            code=code,
+            state=state,
+            device_id=request.cookies.get(sessions.DEVICE_COOKIE),
+            client=_client(request),
+        )
+    )
+    if isinstance(result, JSONResponse):
+        return result
+    redirect = RedirectResponse("/", status_code=303)
+    sessions.set_session_cookies(redirect, result.token, settings)
+    return redirect
+
+
+@router.get("/me", response_model=MeRead)
+async def me(session: SessionDep, auth: CurrentSession) -> MeRead:
+    return _me_read(await service.me(session, auth))
+
+
+@router.get("/sessions", response_model=SessionList)
+async def my_sessions(session: SessionDep, auth: CurrentSession) -> SessionList:
+    """My live sessions and their devices (OS and browser family, IP region; never the IP)."""
+    rows = [auth] if auth.user_id is None else list(await sessions.user_sessions(session, auth.user_id))
+    return SessionList(
+        items=[
+            SessionRead(
+                id=row.id,
+                current=row.id == auth.id,
+                method=row.method,
+                created_at=row.created_at,
+                last_seen_at=row.last_seen_at,
+                os_family=row.os_family,
+                browser_family=row.browser_family,
+                ip_region=row.ip_region,
+            )
+            for row in rows
+        ]
+    )
+
+
+@router.delete("/sessions/{session_id}", status_code=204, responses=error_responses(403, 404))
+async def revoke_session(
+    session: SessionDep, request: Request, auth: CurrentSession, session_id: uuid.UUID
+) -> Response:
+    """Revoke one of my sessions (revoking the current one logs out)."""
+    rows = [auth] if auth.user_id is None else await sessions.user_sessions(session, auth.user_id)
+    target = next((row for row in rows if row.id == session_id), None)
+    if target is None:
+        raise NotFound()
+    await sessions.revoke_session(session, target)
+    response = Response(status_code=204)
+    if target.id == auth.id:
+        sessions.clear_session_cookies(response, settings_of(request))
+    return response
+
+
+@router.post("/logout", status_code=204, responses=error_responses(403))
+async def logout(session: SessionDep, request: Request, auth: CurrentSession) -> Response:
+    await sessions.revoke_session(session, auth)
+    response = Response(status_code=204)
+    sessions.clear_session_cookies(response, settings_of(request))
+    return response
+
+
+@router.post("/logout-everywhere", status_code=204, responses=error_responses(403))
+async def logout_everywhere(session: SessionDep, request: Request, auth: CurrentSession) -> Response:
+    """End every session of mine, this one included."""
+    if auth.user_id is None:
+        await sessions.revoke_session(session, auth)
+    else:
+        await sessions.revoke_user_sessions(session, auth.user_id)
+    response = Response(status_code=204)
+    sessions.clear_session_cookies(response, settings_of(request))
+    return response
+
+
+@dev.get("/sms-codes/latest", response_model=DevSmsCode)
+async def latest_sms_code(
+    request: Request, phone: Annotated[str, Query(min_length=5, max_length=32)]
+) -> DevSmsCode:
+    """Development banner: the last code the console provider 'sent' to ``phone``. Not in production."""
+    provider = sms_provider(request)
+    if settings_of(request).env == "production" or not isinstance(provider, ConsoleSmsProvider):
+        raise NotFound()
+    found = provider.latest_for(service.normalise_mobile(phone))
+    if found is None:
+        raise NotFound()
+    return DevSmsCode(
+        phone_masked=found.phone_masked, code=found.code, purpose=found.purpose, sent_at=found.sent_at
+    )
