@@ -26,6 +26,8 @@ from tests.support import RecordingDispatcher, block_outside_network, database_u
 
 block_outside_network()
 
+pytest_plugins = ["tests.emulator_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def test_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:

@@ -1,19 +1,26 @@
 """Browser-test fixtures: a live `huike run` on a free port (embedded mode, its own SQLite file)
-and Playwright pages from Debian's /usr/bin/chromium (Playwright cannot download browsers here)."""
+and Playwright pages from Debian's /usr/bin/chromium (Playwright cannot download browsers here).
+
+Console pages need a session: `logged_in_page` is a page of a company registered once per test
+session (over the API, the SMS code read from the development endpoint), reusing its storage state
+(cookies only: the console keeps nothing personal in browser storage)."""
 
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import APIRequestContext, Browser, Page, Playwright, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("HUIKE_CHROMIUM", "/usr/bin/chromium")
@@ -41,7 +48,15 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("live")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUIKE_")}
-    env.update({"HUIKE_DATA_DIR": str(data_dir), "HUIKE_ENV": "test", "HUIKE_RELAY_INTERVAL_S": "1"})
+    env.update(
+        {
+            "HUIKE_DATA_DIR": str(data_dir),
+            "HUIKE_ENV": "test",
+            "HUIKE_RELAY_INTERVAL_S": "1",
+            # WeCom callback URLs must point at this server for the emulator's URL handshake.
+            "HUIKE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        }
+    )
     log = (data_dir / "server.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "huike", "run", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
@@ -82,9 +97,89 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+VIEWPORT = {"width": 1440, "height": 900}
+PASSWORD = "Huike-E2e-Pass-2026"
+
+
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+    context = browser.new_context(locale="zh-CN", viewport=VIEWPORT)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@dataclass
+class Account:
+    phone: str
+    password: str
+    company: str
+    #: time.monotonic() of the last SMS code sent to the phone (the server waits 60 s between sends)
+    sms_sent_at: float
+
+
+def new_phone() -> str:
+    """A fresh mainland mobile number (139 + 8 digits); each live server has its own database."""
+    return "139" + f"{random.randrange(10**8):08d}"
+
+
+def wait_sms_cooldown(account: Account) -> None:
+    """Sleep until the phone may be sent another code (60 s after the last one)."""
+    remaining = 61 - (time.monotonic() - account.sms_sent_at)
+    if remaining > 0:
+        time.sleep(remaining)
+
+
+def latest_sms_code(request: APIRequestContext, base: str, phone: str) -> str:
+    response = request.get(base + "/api/v1/dev/sms-codes/latest", params={"phone": phone})
+    assert response.ok, response.text()
+    return str(response.json()["code"])
+
+
+def register_account(request: APIRequestContext, base: str, account: Account) -> dict[str, Any]:
+    """Register over the API (what the register page does), leaving the session cookies in `request`."""
+    sent = request.post(base + "/api/v1/auth/sms-codes", data={"phone": account.phone, "purpose": "register"})
+    assert sent.ok, sent.text()
+    account.sms_sent_at = time.monotonic()
+    version = request.get(base + "/api/v1/privacy/policy/versions").json()["current"]
+    response = request.post(
+        base + "/api/v1/auth/register",
+        data={
+            "phone": account.phone,
+            "sms_code": latest_sms_code(request, base, account.phone),
+            "password": account.password,
+            "company_name": account.company,
+            "industry": "retail",
+            "adult_or_guardian": True,
+            "policy_version": version,
+        },
+    )
+    assert response.status == 201, response.text()
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.fixture(scope="session")
+def account_state(live_server: str, browser: Browser) -> tuple[Account, dict[str, Any]]:
+    """A company registered once per session, and the browser storage state of its session."""
+    context = browser.new_context(locale="zh-CN")
+    account = Account(new_phone(), PASSWORD, "汇客测试企业", 0.0)
+    register_account(context.request, live_server, account)
+    state = context.storage_state()
+    context.close()
+    return account, dict(state)
+
+
+@pytest.fixture(scope="session")
+def account(account_state: tuple[Account, dict[str, Any]]) -> Account:
+    return account_state[0]
+
+
+@pytest.fixture
+def logged_in_page(browser: Browser, account_state: tuple[Account, dict[str, Any]]) -> Iterator[Page]:
+    """A zh-CN page signed in as `account` (its session is shared: do not log it out)."""
+    context = browser.new_context(locale="zh-CN", viewport=VIEWPORT, storage_state=account_state[1])  # type: ignore[arg-type]
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
