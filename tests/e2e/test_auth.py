@@ -43,7 +43,9 @@ def test_wrong_password_shows_translated_error(live_server: str, page: Page, acc
     expect(page.locator(".el-form-item__error").first).to_have_text("请输入有效的中国大陆手机号码")
 
     _password_login(page, account.phone, "Wrong-Password-1")
-    error = page.locator(".el-form-item", has=page.get_by_test_id("login-password")).locator(".el-form-item__error")
+    error = page.locator(".el-form-item", has=page.get_by_test_id("login-password")).locator(
+        ".el-form-item__error"
+    )
     expect(error).to_have_text("手机号或密码（验证码）不正确。")
 
     _switch_locale(page, "en")
@@ -82,9 +84,9 @@ def test_register_logout_and_password_login(live_server: str, page: Page) -> Non
     # A wrong code: the server's error appears next to the code field.
     page.get_by_test_id("reg-code").fill("000000")
     page.get_by_test_id("reg-submit").click()
-    expect(page.locator(".el-form-item", has=page.get_by_test_id("reg-code")).locator(".el-form-item__error")).to_contain_text(
-        "短信验证码不正确"
-    )
+    expect(
+        page.locator(".el-form-item", has=page.get_by_test_id("reg-code")).locator(".el-form-item__error")
+    ).to_contain_text("短信验证码不正确")
 
     page.get_by_test_id("dev-sms-fill").click()
     expect(page.get_by_test_id("reg-code")).to_have_value(re.compile(r"^\d{6}$"))

@@ -5,11 +5,13 @@ import 'element-plus/dist/index.css'
 import './styles/main.css'
 import App from './App.vue'
 import { i18n } from './i18n'
-import { router } from './router'
+import { installAuthGuard, router } from './router'
 
 const app = createApp(App)
-app.use(createPinia())
+const pinia = createPinia()
+app.use(pinia)
 app.use(i18n)
+installAuthGuard(pinia)
 app.use(router)
 app.use(ElementPlus)
 app.mount('#app')

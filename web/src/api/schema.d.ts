@@ -38,6 +38,340 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/industries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Industries */
+        get: operations["auth:industries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/login/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Login Password */
+        post: operations["auth:login_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/login/sms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Login Sms */
+        post: operations["auth:login_sms"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Logout */
+        post: operations["auth:logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout-everywhere": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Logout Everywhere
+         * @description End every session of mine, this one included.
+         */
+        post: operations["auth:logout_everywhere"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Me */
+        get: operations["auth:me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Password Reset
+         * @description Set a new password with an SMS code (purpose reset_password); every session of the account ends.
+         */
+        post: operations["auth:password_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register
+         * @description Trial registration: creates the company (tenant) with the registrant as its creator and admin,
+         *     records the policy acceptance, and logs in.
+         */
+        post: operations["auth:register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Sessions
+         * @description My live sessions and their devices (OS and browser family, IP region; never the IP).
+         */
+        get: operations["auth:my_sessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Session
+         * @description Revoke one of my sessions (revoking the current one logs out).
+         */
+        delete: operations["auth:revoke_session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sms-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Sms Code
+         * @description Send a 6-digit code (5 minutes; 60 s between sends; daily caps per phone and IP). Known and
+         *     unknown numbers get the same answer.
+         */
+        post: operations["auth:send_sms_code"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/wecom/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Wecom Callback
+         * @description WeCom sends the browser back here with ``code`` and ``state``; on success, to the console.
+         */
+        get: operations["auth:wecom_callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/wecom/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Wecom Login
+         * @description Start a WeCom QR login for the company that connected ``corp_id``: redirects to WeCom's page.
+         */
+        get: operations["auth:wecom_login"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/calendar/deadline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deadline
+         * @description The deadline ``days`` working days after ``received`` (23:59:59 Asia/Shanghai).
+         */
+        get: operations["calendar:deadline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/calendar/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Status
+         * @description Which upcoming year lacks a confirmed holiday schedule (raised from 1 October of the year before).
+         */
+        get: operations["calendar:status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/calendar/years/{year}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Year
+         * @description A year's statutory holidays and make-up working days; ``confirmed`` is false when it has none.
+         */
+        get: operations["calendar:get_year"];
+        /**
+         * Put Year
+         * @description Replace a year's whole schedule (from the State Council's notice) and mark it confirmed.
+         *
+         *     Platform operators only: until roles exist any logged-in user may call it; operator-only
+         *     enforcement arrives with roles. Audited as ``calendar.year_confirmed``.
+         */
+        put: operations["calendar:put_year"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dev/sms-codes/latest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Latest Sms Code
+         * @description Development banner: the last code the console provider 'sent' to ``phone``. Not in production.
+         */
+        get: operations["dev:latest_sms_code"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs": {
         parameters: {
             query?: never;
@@ -138,6 +472,47 @@ export interface paths {
         put?: never;
         /** Withdraw */
         post: operations["privacy:withdraw"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/privacy/inventory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get
+         * @description Per table and column: category, subject, owner role, purposes with legal basis, retention,
+         *     erasure action, encryption and storage region.
+         */
+        get: operations["inventory:get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/privacy/inventory.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Csv
+         * @description The same record as a CSV file: UTF-8 with a byte-order mark, header in the request's language.
+         */
+        get: operations["inventory:csv"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -291,8 +666,7 @@ export interface paths {
         /** Verify Url */
         get: operations["wecom-callback:verify_url"];
         put?: never;
-        /** Receive */
-        post: operations["wecom-callback:receive"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -383,11 +757,59 @@ export interface components {
          * @enum {string}
          */
         AuditResult: "success" | "failure" | "denied";
+        /** CalendarStatus */
+        CalendarStatus: {
+            /** Confirmed Years */
+            confirmed_years: number[];
+            /** Latest Confirmed Year */
+            latest_confirmed_year: number | null;
+            /** Ok */
+            ok: boolean;
+            /**
+             * Today
+             * Format: date
+             * @description today in Asia/Shanghai
+             */
+            today: string;
+            /** Warnings */
+            warnings: components["schemas"]["YearWarning"][];
+        };
         /**
          * ChangeClass
          * @enum {string}
          */
         ChangeClass: "minor" | "material" | "reduces_rights";
+        /** ColumnRead */
+        ColumnRead: {
+            /** Category */
+            category: string;
+            /** Category Label */
+            category_label: string;
+            /** Column */
+            column: string;
+            /** Encrypted */
+            encrypted: boolean;
+            /** Erasure */
+            erasure: string;
+            /** Erasure Label */
+            erasure_label: string;
+            /** Json Paths */
+            json_paths: components["schemas"]["JsonPathRead"][];
+            /** Notes */
+            notes: string;
+            /** Personal */
+            personal: boolean;
+            /** Purposes */
+            purposes: components["schemas"]["huike__privacy__ropa__schemas__PurposeRead"][];
+            /** Sensitive */
+            sensitive: boolean;
+            /** Structural */
+            structural: boolean;
+            /** Subject */
+            subject: string;
+            /** Subject Label */
+            subject_label: string;
+        };
         /** ConnectionIn */
         ConnectionIn: {
             /**
@@ -521,6 +943,59 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** DeadlineRead */
+        DeadlineRead: {
+            /**
+             * Due At
+             * Format: date-time
+             * @description 23:59:59 Asia/Shanghai on the due date
+             */
+            due_at: string;
+            /**
+             * Due Date
+             * Format: date
+             */
+            due_date: string;
+            /**
+             * Provisional
+             * @description a year it depends on has no confirmed schedule yet
+             */
+            provisional: boolean;
+            /**
+             * Received
+             * Format: date
+             */
+            received: string;
+            /**
+             * Target At
+             * Format: date-time
+             */
+            target_at: string;
+            /**
+             * Target Date
+             * Format: date
+             * @description the internal target: 3 working days earlier when provisional
+             */
+            target_date: string;
+            /** Unconfirmed Years */
+            unconfirmed_years: number[];
+            /** Working Days */
+            working_days: number;
+        };
+        /** DevSmsCode */
+        DevSmsCode: {
+            /** Code */
+            code: string;
+            /** Phone Masked */
+            phone_masked: string;
+            /** Purpose */
+            purpose: string;
+            /**
+             * Sent At
+             * Format: date-time
+             */
+            sent_at: string;
+        };
         /** ErrorBody */
         ErrorBody: {
             /** Code */
@@ -551,6 +1026,29 @@ export interface components {
              * @constant
              */
             status: "ok";
+        };
+        /** IndustryList */
+        IndustryList: {
+            /** Items */
+            items: components["schemas"]["IndustryRead"][];
+        };
+        /** IndustryRead */
+        IndustryRead: {
+            /** Code */
+            code: string;
+            /** En */
+            en: string;
+            /** Zh */
+            zh: string;
+        };
+        /** InventoryRead */
+        InventoryRead: {
+            /** Encrypted Categories */
+            encrypted_categories: string[];
+            /** Locale */
+            locale: string;
+            /** Tables */
+            tables: components["schemas"]["TableRead"][];
         };
         /** JobRead */
         JobRead: {
@@ -589,6 +1087,40 @@ export interface components {
          * @enum {string}
          */
         JobStatus: "queued" | "running" | "succeeded" | "failed";
+        /** JsonPathRead */
+        JsonPathRead: {
+            /** Category */
+            category: string;
+            /** Category Label */
+            category_label: string;
+            /** Notes */
+            notes: string;
+            /** Path */
+            path: string;
+            /** Subjects */
+            subjects: string[];
+        };
+        /** MeRead */
+        MeRead: {
+            /** Phone Masked */
+            phone_masked: string | null;
+            /**
+             * Policy Acceptance Required
+             * @description A policy version the user must accept (POST /api/v1/privacy/consents) before other routes answer; null when none.
+             */
+            policy_acceptance_required: string | null;
+            role: components["schemas"]["Role"] | null;
+            /**
+             * Session Id
+             * Format: uuid
+             */
+            session_id: string;
+            tenant: components["schemas"]["TenantRef"];
+            /** User Id */
+            user_id: string | null;
+            /** Wecom Linked */
+            wecom_linked: boolean;
+        };
         /** Meta */
         Meta: {
             /**
@@ -610,6 +1142,22 @@ export interface components {
             name: "huike";
             /** Version */
             version: string;
+        };
+        /** PasswordLoginIn */
+        PasswordLoginIn: {
+            /** Password */
+            password: string;
+            /** Phone */
+            phone: string;
+        };
+        /** PasswordResetIn */
+        PasswordResetIn: {
+            /** New Password */
+            new_password: string;
+            /** Phone */
+            phone: string;
+            /** Sms Code */
+            sms_code: string;
         };
         /**
          * PolicyRead
@@ -635,7 +1183,7 @@ export interface components {
             /** Published At */
             published_at: string | null;
             /** Purposes */
-            purposes: components["schemas"]["PurposeRead"][];
+            purposes: components["schemas"]["huike__privacy__policy__schemas__PurposeRead"][];
             /** Summary En */
             summary_en: string | null;
             /** Summary Zh */
@@ -682,20 +1230,6 @@ export interface components {
             /** Version */
             version: string;
         };
-        /** PurposeRead */
-        PurposeRead: {
-            /** Code */
-            code: string;
-            /** En */
-            en: string;
-            /**
-             * Section
-             * @default
-             */
-            section: string;
-            /** Zh */
-            zh: string;
-        };
         /** PurposeStateRead */
         PurposeStateRead: {
             /** Label En */
@@ -722,6 +1256,186 @@ export interface components {
              * @enum {string}
              */
             status: "ok" | "unavailable";
+        };
+        /** RegisterIn */
+        RegisterIn: {
+            /**
+             * Adult Or Guardian
+             * @description The registrant is 18 or older, or read and agreed with a guardian (§七). Must be true.
+             */
+            adult_or_guardian: boolean;
+            /** Company Name */
+            company_name: string;
+            /**
+             * Industry
+             * @description A code from GET /api/v1/auth/industries.
+             */
+            industry: string;
+            /** Password */
+            password: string;
+            /** Phone */
+            phone: string;
+            /**
+             * Policy Version
+             * @description The policy version in effect, as shown.
+             */
+            policy_version: string;
+            /**
+             * Purposes
+             * @description Optional purposes granted.
+             */
+            purposes?: string[];
+            /** Sms Code */
+            sms_code: string;
+        };
+        /** RetentionRead */
+        RetentionRead: {
+            /** Action */
+            action: string;
+            /** Days */
+            days: number | null;
+            /** Text */
+            text: string;
+            /** Trigger */
+            trigger: string;
+        };
+        /**
+         * Role
+         * @description A member's role in a tenant. The creator is also an admin; roles' permissions come later.
+         * @enum {string}
+         */
+        Role: "creator" | "admin" | "member";
+        /** ScheduleDayIn */
+        ScheduleDayIn: {
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /**
+             * Name En
+             * @description e.g. Spring Festival
+             */
+            name_en?: string | null;
+            /**
+             * Name Zh
+             * @description e.g. 春节
+             */
+            name_zh: string;
+        };
+        /** ScheduleDayRead */
+        ScheduleDayRead: {
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /** Name En */
+            name_en: string | null;
+            /** Name Zh */
+            name_zh: string;
+        };
+        /** SessionList */
+        SessionList: {
+            /** Items */
+            items: components["schemas"]["SessionRead"][];
+        };
+        /** SessionRead */
+        SessionRead: {
+            /** Browser Family */
+            browser_family: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Current */
+            current: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Ip Region */
+            ip_region: string | null;
+            /** Last Seen At */
+            last_seen_at: string | null;
+            /** Method */
+            method: string;
+            /** Os Family */
+            os_family: string | null;
+        };
+        /** SmsCodeRequest */
+        SmsCodeRequest: {
+            /**
+             * Phone
+             * @description Mainland mobile number, any common format.
+             */
+            phone: string;
+            purpose: components["schemas"]["SmsPurpose"];
+        };
+        /** SmsCodeSent */
+        SmsCodeSent: {
+            /** Expires In S */
+            expires_in_s: number;
+            /** Phone Masked */
+            phone_masked: string;
+            /** Resend After S */
+            resend_after_s: number;
+        };
+        /** SmsLoginIn */
+        SmsLoginIn: {
+            /** Phone */
+            phone: string;
+            /** Sms Code */
+            sms_code: string;
+        };
+        /**
+         * SmsPurpose
+         * @enum {string}
+         */
+        SmsPurpose: "register" | "login" | "reset_password" | "change_phone";
+        /** TableRead */
+        TableRead: {
+            /** Columns */
+            columns: components["schemas"]["ColumnRead"][];
+            /** Erasure */
+            erasure: string;
+            /** Erasure Label */
+            erasure_label: string;
+            /** Notes */
+            notes: string;
+            /** Owner Label */
+            owner_label: string;
+            /** Owner Role */
+            owner_role: string;
+            /** Personal */
+            personal: boolean;
+            /** Purposes */
+            purposes: components["schemas"]["huike__privacy__ropa__schemas__PurposeRead"][];
+            /** Region */
+            region: string;
+            /** Region Label */
+            region_label: string;
+            retention: components["schemas"]["RetentionRead"];
+            /** Subject */
+            subject: string;
+            /** Subject Label */
+            subject_label: string;
+            /** Subject Paths */
+            subject_paths: string[];
+            /** Table */
+            table: string;
+        };
+        /** TenantRef */
+        TenantRef: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string | null;
         };
         /** ThirdPartyList */
         ThirdPartyList: {
@@ -776,6 +1490,74 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /**
+         * YearScheduleIn
+         * @description A year's whole official schedule (国务院办公厅关于某年部分节假日安排的通知): every statutory
+         *     holiday day (weekend days inside a holiday period included) and every make-up working day.
+         */
+        YearScheduleIn: {
+            /** Holidays */
+            holidays: components["schemas"]["ScheduleDayIn"][];
+            /** Makeup Workdays */
+            makeup_workdays: components["schemas"]["ScheduleDayIn"][];
+        };
+        /** YearScheduleRead */
+        YearScheduleRead: {
+            /** Confirmed */
+            confirmed: boolean;
+            /** Confirmed At */
+            confirmed_at: string | null;
+            /** Confirmed By */
+            confirmed_by: string | null;
+            /** Holidays */
+            holidays: components["schemas"]["ScheduleDayRead"][];
+            /** Makeup Workdays */
+            makeup_workdays: components["schemas"]["ScheduleDayRead"][];
+            /** Source */
+            source: string | null;
+            /** Year */
+            year: number;
+        };
+        /** YearWarning */
+        YearWarning: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+            /**
+             * Since
+             * Format: date
+             * @description 1 October of the previous year: when the warning starts
+             */
+            since: string;
+            /** Year */
+            year: number;
+        };
+        /** PurposeRead */
+        huike__privacy__policy__schemas__PurposeRead: {
+            /** Code */
+            code: string;
+            /** En */
+            en: string;
+            /**
+             * Section
+             * @default
+             */
+            section: string;
+            /** Zh */
+            zh: string;
+        };
+        /** PurposeRead */
+        huike__privacy__ropa__schemas__PurposeRead: {
+            /** Code */
+            code: string;
+            /** Label */
+            label: string;
+            /** Legal Basis */
+            legal_basis: string;
+            /** Legal Basis Label */
+            legal_basis_label: string;
         };
     };
     responses: never;
@@ -927,6 +1709,891 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:industries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IndustryList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:login_password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordLoginIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:login_sms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SmsLoginIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeRead"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:logout_everywhere": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:password_reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeRead"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:my_sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:revoke_session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:send_sms_code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SmsCodeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SmsCodeSent"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:wecom_callback": {
+        parameters: {
+            query: {
+                code: string;
+                state: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:wecom_login": {
+        parameters: {
+            query: {
+                corp_id: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "calendar:deadline": {
+        parameters: {
+            query: {
+                received: string;
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadlineRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "calendar:status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarStatus"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "calendar:get_year": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a calendar year */
+                year: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["YearScheduleRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "calendar:put_year": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a calendar year */
+                year: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["YearScheduleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["YearScheduleRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "dev:latest_sms_code": {
+        parameters: {
+            query: {
+                phone: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DevSmsCode"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1330,6 +2997,64 @@ export interface operations {
             };
         };
     };
+    "inventory:get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InventoryRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "inventory:csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "privacy:current_policy": {
         parameters: {
             query?: never;
@@ -1703,41 +3428,6 @@ export interface operations {
                 timestamp: string;
                 nonce: string;
                 echostr: string;
-            };
-            header?: never;
-            path: {
-                callback_key: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/plain": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "wecom-callback:receive": {
-        parameters: {
-            query: {
-                msg_signature: string;
-                timestamp: string;
-                nonce: string;
             };
             header?: never;
             path: {

@@ -3,7 +3,7 @@
  * from it, so menu and routes cannot disagree.
  */
 import type { Component } from 'vue'
-import type { RouteRecordRaw } from 'vue-router'
+import type { RouteRecordRaw, RouteRecordSingleView } from 'vue-router'
 import {
   ChatDotRound,
   DataAnalysis,
@@ -29,6 +29,8 @@ declare module 'vue-router' {
     group?: GroupKey
     /** Menu icon for top-level pages. */
     icon?: Component
+    /** Reachable without a session (login, registration, password reset). */
+    public?: boolean
   }
 }
 
@@ -56,6 +58,16 @@ function planned(path: string, name: string, page: PageKey, group: GroupKey): Ro
   return { path, name, component: ComingSoon, meta: { titleKey: `pages.${page}`, group } }
 }
 
+/** A built settings page. */
+function settingsPage(
+  path: string,
+  name: string,
+  page: PageKey,
+  component: RouteRecordSingleView['component'],
+): RouteRecordRaw {
+  return { path, name, component, meta: { titleKey: `pages.${page}`, group: 'settings' } }
+}
+
 /** Console pages (children of the layout), in menu order. Paths are relative to `/`. */
 export const pageRoutes: RouteRecordRaw[] = [
   {
@@ -81,19 +93,40 @@ export const pageRoutes: RouteRecordRaw[] = [
   planned('marketing/campaigns', 'marketing.campaigns', 'campaigns', 'marketing'),
   planned('data/overview', 'data.overview', 'dataOverview', 'data'),
   planned('data/members', 'data.members', 'memberStats', 'data'),
-  planned('settings/wecom', 'settings.wecom', 'wecom', 'settings'),
+  settingsPage('settings/wecom', 'settings.wecom', 'wecom', () => import('@/domains/settings/views/WeComView.vue')),
   planned('settings/members', 'settings.members', 'members', 'settings'),
   planned('settings/roles', 'settings.roles', 'roles', 'settings'),
+  settingsPage('settings/jobs', 'settings.jobs', 'jobs', () => import('@/domains/settings/views/JobCenterView.vue')),
+  settingsPage('settings/privacy', 'settings.privacy', 'privacy', () => import('@/domains/settings/views/PrivacyView.vue')),
+  settingsPage('settings/sessions', 'settings.sessions', 'sessions', () => import('@/domains/settings/views/SessionsView.vue')),
+  settingsPage('settings/audit', 'settings.audit', 'audit', () => import('@/domains/settings/views/AuditView.vue')),
+  settingsPage('settings/calendar', 'settings.calendar', 'calendar', () => import('@/domains/settings/views/CalendarView.vue')),
+]
+
+/** Pages outside the console layout, reachable without a session. */
+export const authRoutes: RouteRecordRaw[] = [
   {
-    path: 'settings/jobs',
-    name: 'settings.jobs',
-    component: () => import('@/domains/settings/views/JobCenterView.vue'),
-    meta: { titleKey: 'pages.jobs', group: 'settings' },
+    path: '/login',
+    name: 'login',
+    component: () => import('@/domains/account/views/LoginView.vue'),
+    meta: { titleKey: 'pages.login', public: true },
   },
-  planned('settings/privacy', 'settings.privacy', 'privacy', 'settings'),
+  {
+    path: '/register',
+    name: 'register',
+    component: () => import('@/domains/account/views/RegisterView.vue'),
+    meta: { titleKey: 'pages.register', public: true },
+  },
+  {
+    path: '/forgot-password',
+    name: 'forgot-password',
+    component: () => import('@/domains/account/views/ForgotPasswordView.vue'),
+    meta: { titleKey: 'pages.forgotPassword', public: true },
+  },
 ]
 
 export const routes: RouteRecordRaw[] = [
+  ...authRoutes,
   {
     path: '/',
     component: () => import('@/layouts/ConsoleLayout.vue'),
