@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import APIRequestContext, Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import APIRequestContext, Browser, Page, Playwright, ViewportSize, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("HUIKE_CHROMIUM", "/usr/bin/chromium")
@@ -97,7 +97,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-VIEWPORT = {"width": 1440, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 PASSWORD = "Huike-E2e-Pass-2026"
 
 

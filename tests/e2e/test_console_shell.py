@@ -1,7 +1,7 @@
 """Browser tests of the console shell (web/dist served by a live Huike).
 
-Fixtures `live_server` (base URL) and `page` (Playwright sync Page, zh-CN browser
-locale) come from tests/e2e/conftest.py.
+Fixtures `live_server` (base URL), `page` (Playwright sync Page, zh-CN browser locale) and
+`logged_in_page` (the same, signed in: console pages need a session) come from tests/e2e/conftest.py.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ def _switch_locale(page: Page, locale: str) -> None:
     item.click()
 
 
-def test_dashboard_shows_title_menu_and_system_status(live_server: str, page: Page) -> None:
+def test_dashboard_shows_title_menu_and_system_status(live_server: str, logged_in_page: Page) -> None:
+    page = logged_in_page
     page.goto(live_server + "/")
     expect(page.get_by_test_id("page-title")).to_have_text("工作台")
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
@@ -47,7 +48,8 @@ def test_dashboard_shows_title_menu_and_system_status(live_server: str, page: Pa
     expect(page.get_by_test_id("trend-chart")).to_contain_text("暂无数据")
 
 
-def test_locale_switch_and_persistence(live_server: str, page: Page) -> None:
+def test_locale_switch_and_persistence(live_server: str, logged_in_page: Page) -> None:
+    page = logged_in_page
     page.goto(live_server + "/")
     title = page.get_by_test_id("page-title")
     expect(title).to_have_text("工作台")
@@ -75,7 +77,8 @@ def test_locale_switch_and_persistence(live_server: str, page: Page) -> None:
     assert keys == ["huike.locale"]
 
 
-def test_deep_link_to_coming_soon_page(live_server: str, page: Page) -> None:
+def test_deep_link_to_coming_soon_page(live_server: str, logged_in_page: Page) -> None:
+    page = logged_in_page
     page.goto(live_server + "/customers/tags")
     expect(page.get_by_test_id("page-title")).to_have_text("客户标签")
     expect(page.get_by_test_id("coming-soon")).to_have_text("该功能正在建设中，即将上线。")
@@ -86,20 +89,31 @@ def test_deep_link_to_coming_soon_page(live_server: str, page: Page) -> None:
     assert page.url == live_server + "/customers/tags"
 
 
-def test_unknown_deep_link_shows_not_found(live_server: str, page: Page) -> None:
+def test_unknown_deep_link_shows_not_found(live_server: str, logged_in_page: Page) -> None:
+    page = logged_in_page
     page.goto(live_server + "/no/such/page")
     expect(page.get_by_test_id("not-found")).to_be_visible()
     expect(page.get_by_test_id("side-menu")).to_be_visible()
 
 
-def test_job_center_shows_translated_error_without_login(live_server: str, page: Page) -> None:
+def test_console_pages_need_login(live_server: str, page: Page) -> None:
+    page.goto(live_server + "/settings/jobs")
+    expect(page.get_by_test_id("page-title")).to_have_text("登录汇客")
+    assert page.url == live_server + "/login?redirect=/settings/jobs"
+    expect(page.get_by_test_id("side-menu")).to_have_count(0)
+
+    _switch_locale(page, "en")
+    expect(page.get_by_test_id("page-title")).to_have_text("Log in to Huike")
+    expect(page).to_have_title(re.compile("Log in"))
+
+
+def test_job_center_lists_jobs(live_server: str, logged_in_page: Page) -> None:
+    page = logged_in_page
     page.goto(live_server + "/settings/jobs")
     expect(page.get_by_test_id("page-title")).to_have_text("任务中心")
-    error = page.get_by_test_id("jobs-error")
-    expect(error).to_be_visible()
-    expect(error).to_contain_text("无法加载任务列表")
+    expect(page.get_by_test_id("jobs-table")).to_be_visible()
+    expect(page.get_by_test_id("jobs-error")).to_have_count(0)
     expect(page.get_by_test_id("menu-item-settings.jobs")).to_have_class(re.compile(r"\bis-active\b"))
 
     _switch_locale(page, "en")
     expect(page.get_by_test_id("page-title")).to_have_text("Job center")
-    expect(page.get_by_test_id("jobs-error")).to_contain_text("Could not load jobs")

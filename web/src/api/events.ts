@@ -1,0 +1,28 @@
+/**
+ * Cross-cutting API signals (401, policy gate) raised by the client's middleware and handled by
+ * the session store and the shell. A tiny listener list keeps the client free of router/store imports.
+ */
+export interface PolicyRequired {
+  version: string
+  effectiveDate?: string
+}
+
+type Listener<T> = (value: T) => void
+
+function channel<T>() {
+  const listeners = new Set<Listener<T>>()
+  return {
+    on(fn: Listener<T>): () => void {
+      listeners.add(fn)
+      return () => listeners.delete(fn)
+    },
+    emit(value: T): void {
+      listeners.forEach((fn) => fn(value))
+    },
+  }
+}
+
+/** A call needing a session answered 401: the session is over. */
+export const unauthorized = channel<void>()
+/** A call answered 403 `privacy.policy_acceptance_required`. */
+export const policyRequired = channel<PolicyRequired>()
