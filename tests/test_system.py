@@ -51,6 +51,7 @@ async def test_meta(client: httpx.AsyncClient) -> None:
         "mode": "embedded",
         "default_locale": "zh-CN",
         "locales": ["zh-CN", "en"],
+        "dev_tools": True,
     }
 
 

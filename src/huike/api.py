@@ -9,10 +9,14 @@ from huike.account.router import router as account_router
 from huike.calendar.router import router as calendar_router
 from huike.core import health
 from huike.job.router import router as job_router
+from huike.member.router import departments as departments_router
+from huike.member.router import router as member_router
 from huike.privacy.audit.router import router as audit_router
 from huike.privacy.policy.router import pages as privacy_pages
 from huike.privacy.policy.router import router as privacy_router
 from huike.privacy.ropa.router import router as inventory_router
+from huike.tag.router import groups as tag_groups_router
+from huike.tag.router import tags as tags_router
 from huike.wecom.callbacks import router as wecom_callback_router
 from huike.wecom.router import router as wecom_router
 
@@ -28,4 +32,8 @@ ROUTERS: list[APIRouter] = [
     inventory_router,
     wecom_router,
     wecom_callback_router,
+    member_router,
+    departments_router,
+    tag_groups_router,
+    tags_router,
 ]

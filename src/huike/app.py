@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
 import structlog
@@ -34,9 +34,11 @@ def create_app(
     run_scheduler: bool = False,
     database: Database | None = None,
     emulator: Any = None,
+    background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
 ) -> FastAPI:
     """Build the app. ``run_scheduler`` (embedded mode) also runs the relay and periodic jobs in-process;
-    ``emulator`` is the bundled WeCom emulator's ASGI app, mounted at ``/_wecom`` by ``huike run``."""
+    ``emulator`` is the bundled WeCom emulator's ASGI app, mounted at ``/_wecom`` by ``huike run``;
+    ``background`` are coroutines started once the app is up (``huike run`` seeds the demo company)."""
     settings = settings or get_settings()
     configure_logging(settings)
     registry.load()
@@ -53,14 +55,15 @@ def create_app(
             if run_scheduler
             else None
         )
+        extras = [asyncio.create_task(work()) for work in background]
         log.info("app.started", mode=settings.mode, scheduler=run_scheduler)
         try:
             yield
         finally:
-            if ticker is not None:
-                ticker.cancel()
+            for task in [*extras, *([ticker] if ticker is not None else [])]:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await ticker
+                    await task
             await runtime.stop(process)
 
     app = FastAPI(

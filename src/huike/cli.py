@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from huike.calendar.cli import calendar_app
 from huike.config import Settings, get_settings
+from huike.demo import demo_app
 from huike.privacy.audit.cli import audit_app
 from huike.privacy.ropa.cli import inventory_app
 from huike.security.cli import keys_app
@@ -23,6 +25,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(keys_app, name="keys")
+app.add_typer(demo_app, name="demo")
 console = Console(stderr=True)
 
 
@@ -49,6 +52,9 @@ def migrate() -> None:
 def run(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo: Annotated[
+        bool, typer.Option(help="Seed the demo company connected to the bundled emulator.")
+    ] = True,
 ) -> None:
     """Embedded all-in-one: API, console, in-process worker and scheduler on a SQLite file."""
     import uvicorn
@@ -61,6 +67,9 @@ def run(
     ensure_master_key(settings)
     _migrate(settings.resolved_database_url)
     emulator = None
+    if "public_base_url" not in settings.model_fields_set:
+        # callback URLs shown in the console must point at this server
+        settings = settings.model_copy(update={"public_base_url": f"http://{host}:{port}"})
     if settings.wecom_base_url is None:
         emulator = _embedded_emulator(settings)
         settings = settings.model_copy(
@@ -70,9 +79,39 @@ def run(
             f"WeCom: the bundled emulator at http://127.0.0.1:{port}{EMULATOR_PREFIX}/_emulator/docs"
         )
     console.print(f"[bold]汇客 Huike[/] ({settings.mode} mode) at [link]http://{host}:{port}[/]")
+    background = [_seed_demo_when_listening(settings, host, port)] if emulator is not None and demo else []
     uvicorn.run(
-        create_app(settings, run_scheduler=True, emulator=emulator), host=host, port=port, log_level="warning"
+        create_app(settings, run_scheduler=True, emulator=emulator, background=background),
+        host=host,
+        port=port,
+        log_level="warning",
     )
+
+
+def _seed_demo_when_listening(
+    settings: Settings, host: str, port: int
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """The demo company is seeded through the running server (its emulator answers over HTTP), so
+    wait until the server listens, then seed once and print how to log in."""
+
+    async def seed() -> None:
+        from huike.app import EMULATOR_PREFIX
+        from huike.demo import seed_demo
+        from huike.privacy.egress import EgressUnavailable
+
+        for _ in range(120):
+            await asyncio.sleep(0.5)
+            try:
+                info = await seed_demo(settings, f"http://127.0.0.1:{port}{EMULATOR_PREFIX}")
+            except EgressUnavailable:
+                continue  # not listening yet
+            except Exception as exc:  # the server keeps running without the demo
+                console.print(f"[yellow]demo company not seeded:[/] {type(exc).__name__}: {exc}")
+                return
+            console.print(info.banner(f"http://{host}:{port}"))
+            return
+
+    return seed
 
 
 def _embedded_emulator(settings: Settings) -> object:

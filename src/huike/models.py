@@ -13,6 +13,7 @@ from huike.account.models import (
 from huike.calendar.models import CalendarDay, CalendarYear
 from huike.core.db import Base
 from huike.core.tasks import Job, Outbox, SchedulerLease
+from huike.member.models import Department, Member, MemberDepartment, MemberInvitation, MemberSyncState
 from huike.privacy.audit.models import AuditChainHead, AuditEvent
 from huike.privacy.egress import EgressRecord
 from huike.privacy.policy.models import (
@@ -24,6 +25,7 @@ from huike.privacy.policy.models import (
 )
 from huike.security.keys import EncryptionKey, KeyRotation
 from huike.security.sessions import AuthSession
+from huike.tag.models import Tag, TagGroup
 from huike.tenant.models import Tenant
 from huike.wecom.models import InboxEvent, WeComConnection
 
@@ -35,12 +37,17 @@ __all__ = [
     "CalendarDay",
     "CalendarYear",
     "ConsentEvent",
+    "Department",
     "EgressRecord",
     "EncryptionKey",
     "InboxEvent",
     "Job",
     "KeyRotation",
     "LoginThrottle",
+    "Member",
+    "MemberDepartment",
+    "MemberInvitation",
+    "MemberSyncState",
     "Membership",
     "Outbox",
     "PolicyAcceptance",
@@ -52,6 +59,8 @@ __all__ = [
     "SalesTerritory",
     "SchedulerLease",
     "SmsCode",
+    "Tag",
+    "TagGroup",
     "Tenant",
     "User",
     "WeComConnection",

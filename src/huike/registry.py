@@ -6,5 +6,9 @@ from __future__ import annotations
 
 def load() -> None:
     import huike.core.tasks
+    import huike.member.events
+    import huike.member.tasks
     import huike.models
+    import huike.tag.events
+    import huike.tag.tasks
     import huike.wecom.tasks  # noqa: F401

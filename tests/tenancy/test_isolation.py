@@ -41,11 +41,42 @@ async def auth_session_of(session: AsyncSession, tenant: Tenant) -> uuid.UUID:
     return row.id
 
 
+async def member_of(session: AsyncSession, tenant: Tenant) -> uuid.UUID:
+    from huike.member.models import Member
+
+    member = Member(tenant_id=tenant.id, wecom_userid=f"iso-{uuid.uuid4().hex[:8]}", name="隔离测试")
+    session.add(member)
+    await session.flush()
+    return member.id
+
+
+async def tag_group_of(session: AsyncSession, tenant: Tenant) -> uuid.UUID:
+    from huike.tag.models import TagGroup
+
+    group = TagGroup(tenant_id=tenant.id, wecom_id=f"et{uuid.uuid4().hex}", name="隔离组")
+    session.add(group)
+    await session.flush()
+    return group.id
+
+
+async def tag_of(session: AsyncSession, tenant: Tenant) -> uuid.UUID:
+    from huike.tag.models import Tag
+
+    group_id = await tag_group_of(session, tenant)
+    tag = Tag(tenant_id=tenant.id, group_id=group_id, wecom_id=f"et{uuid.uuid4().hex}", name="隔离")
+    session.add(tag)
+    await session.flush()
+    return tag.id
+
+
 # path parameter name -> a factory that makes such a resource for a tenant
 OWNED_BY_TENANT_A: dict[str, Factory] = {
     "job_id": job_of,
     "audit_event_id": audit_event_of,
     "session_id": auth_session_of,
+    "member_id": member_of,
+    "tag_group_id": tag_group_of,
+    "tag_id": tag_of,
 }
 
 PARAM = re.compile(r"{([a-z_]+)}")

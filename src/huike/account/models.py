@@ -68,7 +68,8 @@ class User(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    phone: Mapped[str] = encrypted_column(
+    # None for a member who activated by WeCom QR login after an invitation (no phone was given)
+    phone: Mapped[str | None] = encrypted_column(
         "user.contact.phone_number", subject=Subject.account_holder, scope=KeyScope.platform
     )
     phone_index: Mapped[str | None] = blind_index_column(

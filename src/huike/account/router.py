@@ -76,7 +76,7 @@ def _me_read(found: service.Me) -> MeRead:
     user = found.user
     return MeRead(
         user_id=user.id if user else None,
-        phone_masked=mask_phone(user.phone) if user else None,
+        phone_masked=mask_phone(user.phone) if user and user.phone else None,
         tenant=TenantRef(id=found.auth.tenant_id, name=found.tenant.name if found.tenant else None),
         role=found.role,
         wecom_linked=bool(user and user.wecom_userid),

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
 import phonenumbers
@@ -74,6 +75,9 @@ from huike.privacy.policy.models import Channel, ConsentMethod
 from huike.security.keys import ensure_keys
 from huike.security.sessions import AuthSession, DeviceInfo, SessionMethod, start_session
 from huike.tenant.models import Tenant
+
+if TYPE_CHECKING:
+    from huike.member.service import LoginMember as MemberForLogin
 
 log = structlog.get_logger(__name__)
 
@@ -736,7 +740,16 @@ async def login_with_wecom(
         WeComApp(connection.corp_id, connection.app_secret, connection.agent_id)
     )
     identity = await wecom.auth_getuserinfo(code)
+    found = await _member_for_login(session, row.tenant_id, identity.userid, client)
     user = await repo.user_by_wecom(session, row.corp_id, identity.userid) if identity.userid else None
+    if (
+        found is not None
+        and found.invitation_pending
+        and (user is None or await repo.membership(session, row.tenant_id, user.id) is None)
+    ):
+        user = await _activate_member(
+            session, row.tenant_id, row.corp_id, identity.userid, user, found, client
+        )
     if user is None or await repo.membership(session, row.tenant_id, user.id) is None:
         await record(
             session,
@@ -751,6 +764,10 @@ async def login_with_wecom(
         raise WeComNotLinked()
     if user.status != UserStatus.active:
         raise AccountDisabled()
+    if found is not None:
+        from huike.member.service import link_user
+
+        await link_user(session, found, user.id)
     auth, token = await _start(session, settings, row.tenant_id, user.id, SessionMethod.wecom, client)
     member = await repo.membership(session, row.tenant_id, user.id)
     assert member is not None
@@ -769,10 +786,116 @@ async def login_with_wecom(
 
 
 async def link_wecom(session: AsyncSession, user: User, *, corp_id: str, userid: str) -> None:
-    """Link a WeCom identity to an account (invited-member activation builds on this later)."""
+    """Link a WeCom identity to an account (invited-member activation builds on this)."""
     user.wecom_corp_id = corp_id
     user.wecom_userid = userid
     await session.flush()
+
+
+# --- members of a WeCom corp: activation and access ------------------------------------------------
+
+
+async def _member_for_login(
+    session: AsyncSession, tenant_id: uuid.UUID, userid: str, client: Client
+) -> MemberForLogin | None:
+    """The synced member behind a WeCom login; one who left or is outside the app's visibility
+    scope is refused at once, with an audit row (R-WX-3)."""
+    from huike.member.errors import MemberOutOfScope
+    from huike.member.service import login_member
+
+    if not userid:
+        return None
+    found = await login_member(session, tenant_id, userid)
+    if found is not None and not found.member.can_access:
+        await record(
+            session,
+            TenantContext.system(tenant_id),
+            "auth.login.failed",
+            object_type="member",
+            object_id=found.member.id,
+            result=AuditResult.denied,
+            request=client.request,
+            details={"method": SessionMethod.wecom, "reason": "member_out_of_scope"},
+        )
+        log.info("auth.login_failed", method=SessionMethod.wecom, reason="member_out_of_scope")
+        raise MemberOutOfScope()
+    return found
+
+
+async def _activate_member(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    corp_id: str,
+    userid: str,
+    user: User | None,
+    found: MemberForLogin,
+    client: Client,
+) -> User:
+    """R-WX-2: a WeCom QR login by an invited UserID activates the invitation: the account is created
+    (without a phone) if the WeCom identity has none, linked, and given the invited role."""
+    from huike.member.errors import InvitationExpired
+    from huike.member.service import activate
+
+    if not found.invitation_valid:
+        await record(
+            session,
+            TenantContext.system(tenant_id),
+            "auth.login.failed",
+            object_type="member",
+            object_id=found.member.id,
+            result=AuditResult.failure,
+            request=client.request,
+            details={"method": SessionMethod.wecom, "reason": "invitation_expired"},
+        )
+        raise InvitationExpired()
+    if user is None:
+        user = User(phone=None, status=UserStatus.active)
+        session.add(user)
+        await session.flush()
+        await link_wecom(session, user, corp_id=corp_id, userid=userid)
+    role = await activate(session, found, user.id)
+    session.add(Membership(tenant_id=tenant_id, user_id=user.id, role=role))
+    await session.flush()
+    log.info("account.member_activated", tenant_id=str(tenant_id), user_id=str(user.id))
+    return user
+
+
+async def role_of(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> str | None:
+    """The user's role in the tenant (creator, admin, member), or None."""
+    found = await repo.membership(session, tenant_id, user_id)
+    return found.role if found else None
+
+
+async def revoke_member_sessions(
+    session: AsyncSession, tenant_id: uuid.UUID, *, user_id: uuid.UUID | None, corp_id: str, userid: str
+) -> int:
+    """End every live session in ``tenant_id`` of the account of a member who lost access (the
+    account linked to the member, or to the member's WeCom identity). Returns how many."""
+    from sqlalchemy import update
+
+    user_ids = {user_id} if user_id is not None else set()
+    linked = await repo.user_by_wecom(session, corp_id, userid)
+    if linked is not None:
+        user_ids.add(linked.id)
+    if not user_ids:
+        return 0
+    result = await session.execute(
+        update(AuthSession)
+        .where(
+            AuthSession.tenant_id == tenant_id,
+            AuthSession.user_id.in_(user_ids),
+            AuthSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def relink_wecom(session: AsyncSession, user_id: uuid.UUID, *, corp_id: str, userid: str) -> None:
+    """Follow a WeCom UserID change (change_contact NewUserID) on the linked account."""
+    user = await repo.user_by_id(session, user_id)
+    if user is not None and user.wecom_corp_id == corp_id:
+        await link_wecom(session, user, corp_id=corp_id, userid=userid)
 
 
 # --- the logged-in user --------------------------------------------------------------------------

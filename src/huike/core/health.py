@@ -33,6 +33,7 @@ class Meta(BaseModel):
     mode: Literal["embedded", "scale"]
     default_locale: Locale
     locales: list[Locale]
+    dev_tools: bool  # development aids (SMS codes on screen) are on: never in production
 
 
 @router.get("/healthz", response_model=Health)
@@ -70,4 +71,5 @@ async def meta(request: Request) -> Meta:
         mode=settings.mode,
         default_locale=DEFAULT_LOCALE,
         locales=list(LOCALES),
+        dev_tools=settings.env != "production",
     )

@@ -207,5 +207,5 @@ def configure_logging(settings: Settings) -> None:
     )
     install_record_masking()
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
-    for noisy in ("uvicorn.access", "taskiq"):
+    for noisy in ("uvicorn.access", "taskiq", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

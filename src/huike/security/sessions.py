@@ -342,6 +342,11 @@ async def get_tenant_context(
     auth: CurrentSession,
 ) -> TenantContext:
     ctx = TenantContext(tenant_id=auth.tenant_id, user_id=auth.user_id)
+    # a WeCom member who left or was taken out of the app's visibility scope is refused at once
+    # (imported here: the member domain depends on this module)
+    from huike.member.service import refuse_if_out_of_scope
+
+    await refuse_if_out_of_scope(session, ctx)
     if not request.url.path.startswith(POLICY_GATE_EXEMPT):
         await _policy_gate(session, ctx)
     return ctx

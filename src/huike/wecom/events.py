@@ -34,6 +34,7 @@ KEY_FIELDS = (
     "TagType",
     "UpdateDetail",
     "CurMemVer",
+    "NewUserID",
     "MsgId",
 )
 

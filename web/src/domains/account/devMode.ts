@@ -2,9 +2,8 @@ import { ref } from 'vue'
 import { api } from '@/api/client'
 
 /**
- * Development mode: the embedded all-in-one (`huike run`) logs SMS codes and, outside production,
- * answers the dev endpoint. The API exposes no environment flag, so the mode stands in for it; the
- * dev endpoint itself answers 404 in production, which the banner reports.
+ * Development aids: outside production the server logs SMS codes and answers the dev endpoint;
+ * `/api/v1/meta` says so with `dev_tools`.
  */
 const devMode = ref(false)
 let asked = false
@@ -15,7 +14,7 @@ export function useDevMode() {
     api
       .GET('/api/v1/meta')
       .then(({ data }) => {
-        devMode.value = data?.mode === 'embedded'
+        devMode.value = data?.dev_tools === true
       })
       .catch(() => {
         devMode.value = false
