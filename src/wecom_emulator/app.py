@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from wecom_emulator import routes  # noqa: F401 - importing registers the endpoints
 from wecom_emulator.api import FileResult, dispatch
+from wecom_emulator.page import page
 from wecom_emulator.state import EmulatorState
 from wecom_emulator.web import control, login
 
@@ -38,5 +39,6 @@ def create_app(state: EmulatorState, *, auto_deliver: bool = False) -> FastAPI:
         return JSONResponse(body, status_code=200)
 
     app.include_router(login)
+    app.include_router(page)  # before control: /_emulator/scenarios (GET) is the page's
     app.include_router(control)
     return app
