@@ -14,7 +14,7 @@ through ``subject_key`` and ``subject_keys`` (``"column"`` or ``"column.JsonPath
 
 The checks (:mod:`huike.privacy.ropa.checks`: every column declared, encryption as the policy requires,
 every personal table reachable from a subject, no forbidden combination) run in
-``tests/privacy/test_inventory.py``; the record of processing activities (:mod:`huike.privacy.ropa`)
+``tests/privacy/test_f1_inventory.py``; the record of processing activities (:mod:`huike.privacy.ropa`)
 is built from here. The rules are explained in ``docs/privacy/inventory-rules.md``.
 """
 
