@@ -128,8 +128,10 @@ async def other_tenant(session: AsyncSession) -> Tenant:
 
 @pytest_asyncio.fixture
 async def logged_in(client: httpx.AsyncClient, session: AsyncSession, tenant: Tenant) -> httpx.AsyncClient:
-    """The client with a session cookie of a user of ``tenant``."""
-    _, token = await start_session(session, tenant.id, uuid.uuid4())
+    """The client with a session cookie of a user of ``tenant``, an admin (roles: every permission but
+    the creator's own)."""
+    user_id = await user_with_role(session, tenant.id, "admin")
+    _, token = await start_session(session, tenant.id, user_id)
     await session.commit()
     client.cookies.set(SESSION_COOKIE, token)
     client.cookies.set(CSRF_COOKIE, csrf_token_for(token))
@@ -193,3 +195,53 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests run last: Playwright's sync API keeps an event loop running in this thread
     for as long as its session fixture lives, and async tests cannot start their own beside it."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
+# --- roles (huike.permission) -------------------------------------------------------------------
+
+
+async def user_with_role(session: AsyncSession, tenant_id: uuid.UUID, role: str) -> uuid.UUID:
+    """A user (no phone) with an account membership of ``role`` (creator, admin or member) in the tenant."""
+    from huike.account.models import Membership, User
+
+    user = User(phone=None, status="active")
+    session.add(user)
+    await session.flush()
+    session.add(Membership(tenant_id=tenant_id, user_id=user.id, role=role))
+    await session.flush()
+    return user.id
+
+
+async def client_with_role(
+    app: FastAPI, session: AsyncSession, tenant_id: uuid.UUID, role: str
+) -> httpx.AsyncClient:
+    """A new client of ``app`` logged in as a new user of ``role``; the caller closes it."""
+    user_id = await user_with_role(session, tenant_id, role)
+    _, token = await start_session(session, tenant_id, user_id)
+    await session.commit()
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    client.cookies.set(SESSION_COOKIE, token)
+    client.cookies.set(CSRF_COOKIE, csrf_token_for(token))
+    client.headers[CSRF_HEADER] = csrf_token_for(token)
+    return client
+
+
+@pytest_asyncio.fixture
+async def creator_client(
+    app: FastAPI, session: AsyncSession, tenant: Tenant
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the tenant's creator (every permission, the creator-only ones included)."""
+    client = await client_with_role(app, session, tenant.id, "creator")
+    yield client
+    await client.aclose()
+
+
+@pytest_asyncio.fixture
+async def member_client(
+    app: FastAPI, session: AsyncSession, tenant: Tenant
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a plain member (the built-in member role: its default permissions, scope self)."""
+    client = await client_with_role(app, session, tenant.id, "member")
+    yield client
+    await client.aclose()

@@ -84,8 +84,8 @@ async def test_ids_that_are_not_ids(app: FastAPI, logged_in: httpx.AsyncClient, 
 async def test_oversized_bodies_are_refused_everywhere(app: FastAPI, logged_in: httpx.AsyncClient) -> None:
     big = b'{"name": "' + b"x" * (70 * 1024) + b'"}'
     for method, path, operation in operations(app):
-        if "requestBody" not in operation:
-            continue
+        if "application/json" not in operation.get("requestBody", {}).get("content", {}):
+            continue  # file uploads have their own, larger cap
         response = await logged_in.request(
             method, fill(path, str(uuid.uuid4())), content=big, headers={"content-type": "application/json"}
         )

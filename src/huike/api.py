@@ -37,3 +37,23 @@ ROUTERS: list[APIRouter] = [
     tag_groups_router,
     tags_router,
 ]
+
+# customer groups (group_chat domain)
+from huike.group_chat.router import router as group_chats_router  # noqa: E402
+from huike.group_chat.router import tags as group_chat_tags_router  # noqa: E402
+
+ROUTERS += [group_chats_router, group_chat_tags_router]
+
+# customers (external_contact domain)
+from huike.external_contact.router import alerts as alerts_router  # noqa: E402
+from huike.external_contact.router import relations as follow_relations_router  # noqa: E402
+from huike.external_contact.router import router as external_contacts_router  # noqa: E402
+
+ROUTERS += [external_contacts_router, follow_relations_router, alerts_router]
+
+# roles and permissions (permission domain)
+from huike.permission.router import member_roles as member_roles_router  # noqa: E402
+from huike.permission.router import permissions as permissions_router  # noqa: E402
+from huike.permission.router import roles as roles_router  # noqa: E402
+
+ROUTERS += [permissions_router, roles_router, member_roles_router]

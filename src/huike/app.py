@@ -77,7 +77,11 @@ def create_app(
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        upload_limits={"/api/v1/auth/profile/avatar": settings.max_upload_bytes},
+    )
     for router in ROUTERS:
         app.include_router(router)
     app.router.routes.insert(0, callback_receive_route)  # the hot path is matched first

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -173,10 +172,9 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="Jobs run at once by this process.")] = 16,
 ) -> None:
     """Consume jobs from Redis Streams (scale mode)."""
-    from huike.core.broker import TaskiqDispatcher, make_broker, run_worker
-    from huike.core.db import Database
+    from huike import runtime
+    from huike.core.broker import run_worker
     from huike.core.logging import configure_logging
-    from huike.core.tasks import JobRuntime, set_runtime
 
     settings = get_settings()
     if not settings.redis_url:
@@ -188,19 +186,12 @@ def worker(
     _load_extra_task_modules()
 
     async def main() -> None:
-        db = Database(settings.resolved_database_url)
-        broker = make_broker(settings.redis_url)
-        set_runtime(
-            JobRuntime(
-                db.sessionmaker,
-                TaskiqDispatcher(broker),
-                visibility_timeout=timedelta(seconds=settings.job_visibility_timeout_s),
-            )
-        )
+        # the same start as the web app: database, key ring, WeCom client, job runtime
+        process = await runtime.start(settings, start_broker=False)
         try:
-            await run_worker(broker, max_async_tasks=concurrency)
+            await run_worker(process.broker, max_async_tasks=concurrency)
         finally:
-            await db.dispose()
+            await runtime.stop(process)
 
     asyncio.run(main())
 

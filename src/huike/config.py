@@ -26,6 +26,10 @@ class Settings(BaseSettings):
         None, description="Redis URL. Set: jobs go through Redis Streams to `huike worker` processes."
     )
     max_body_bytes: int = Field(1_048_576, description="Largest request body the API accepts.")
+    max_upload_bytes: int = Field(
+        2_200_000,
+        description="Largest body of a file upload route (an avatar: 2 MB plus the form's overhead).",
+    )
     log_json: bool | None = Field(None, description="JSON logs; default on in production, off otherwise.")
     log_level: str = Field("INFO", description="Lowest log level written.")
     web_dist: Path = Field(

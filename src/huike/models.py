@@ -66,3 +66,59 @@ __all__ = [
     "WeComConnection",
     "WeComLoginState",
 ]
+
+# the profile (account domain)
+from huike.account.models import AccountProfile, PhoneChangeTicket
+
+__all__ += ["AccountProfile", "PhoneChangeTicket"]
+
+# customer groups (group_chat domain)
+from huike.group_chat.models import (  # noqa: E402
+    GroupChat,
+    GroupChatDailyStat,
+    GroupChatMember,
+    GroupChatMemberChange,
+    GroupChatSyncState,
+    GroupChatTag,
+    GroupChatTagLink,
+)
+
+__all__ += [
+    "GroupChat",
+    "GroupChatDailyStat",
+    "GroupChatMember",
+    "GroupChatMemberChange",
+    "GroupChatSyncState",
+    "GroupChatTag",
+    "GroupChatTagLink",
+]
+
+# customers (external_contact domain)
+from huike.external_contact.models import (  # noqa: E402
+    Alert,
+    BulkTagOperation,
+    ContactEvent,
+    ContactSyncState,
+    ContactTag,
+    ExternalContact,
+    FollowRelation,
+    KeywordToken,
+    RemarkMobile,
+)
+
+__all__ += [
+    "Alert",
+    "BulkTagOperation",
+    "ContactEvent",
+    "ContactSyncState",
+    "ContactTag",
+    "ExternalContact",
+    "FollowRelation",
+    "KeywordToken",
+    "RemarkMobile",
+]
+
+# roles and permissions (permission domain)
+from huike.permission.models import Role, RoleAssignment  # noqa: E402
+
+__all__ += ["Role", "RoleAssignment"]

@@ -43,9 +43,11 @@ SCHEDULE_2027 = {
 
 
 @pytest_asyncio.fixture
-async def operator(logged_in: httpx.AsyncClient) -> httpx.AsyncClient:
+async def operator(creator_client: httpx.AsyncClient) -> httpx.AsyncClient:
     """The logged-in client, able to write: it sends the session's CSRF value when the session layer
-    asks for one (double submit: cookie and header)."""
+    asks for one (double submit: cookie and header). Platform operators do not exist yet, so calendar
+    writes need the creator role (huike.permission)."""
+    logged_in = creator_client
     csrf_token_for = getattr(sessions, "csrf_token_for", None)
     if csrf_token_for is not None:
         value = csrf_token_for(logged_in.cookies[sessions.SESSION_COOKIE])

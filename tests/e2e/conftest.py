@@ -184,3 +184,52 @@ def logged_in_page(browser: Browser, account_state: tuple[Account, dict[str, Any
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+def csrf_headers(request: APIRequestContext) -> dict[str, str]:
+    """The double-submit CSRF header the console sends with unsafe requests."""
+    for cookie in request.storage_state()["cookies"]:
+        if cookie["name"] == "huike_csrf":
+            return {"X-CSRF-Token": cookie["value"]}
+    return {}
+
+
+def connect_wecom(request: APIRequestContext, base: str) -> dict[str, Any]:
+    """Connect the session's company to the emulator's demo corp (what the WeCom settings page does)."""
+    corp: dict[str, Any] = httpx.get(base + "/_wecom/_emulator/corps").json()[0]
+    response = request.put(
+        base + "/api/v1/wecom/connection",
+        data={
+            "corp_id": corp["corp_id"],
+            "agent_id": corp["agent_id"],
+            "app_secret": corp["app_secret"],
+            "contact_secret": corp["contact_secret"],
+        },
+        headers=csrf_headers(request),
+    )
+    assert response.ok, response.text()
+    assert response.json()["status"] == "connected", response.text()
+    return corp
+
+
+@pytest.fixture(scope="session")
+def wecom_account_state(live_server: str, browser: Browser) -> tuple[Account, dict[str, Any]]:
+    """A second company, connected to the emulator's demo corp but not synced yet (the members and
+    tags tests sync it from the console). Separate from `account`, whose WeCom page starts unconnected."""
+    context = browser.new_context(locale="zh-CN")
+    account = Account(new_phone(), PASSWORD, "汇客通讯录测试企业", 0.0)
+    register_account(context.request, live_server, account)
+    connect_wecom(context.request, live_server)
+    state = context.storage_state()
+    context.close()
+    return account, dict(state)
+
+
+@pytest.fixture
+def wecom_page(browser: Browser, wecom_account_state: tuple[Account, dict[str, Any]]) -> Iterator[Page]:
+    """A zh-CN page signed in as the company connected to WeCom (shared session: do not log it out)."""
+    context = browser.new_context(locale="zh-CN", viewport=VIEWPORT, storage_state=wecom_account_state[1])  # type: ignore[arg-type]
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()

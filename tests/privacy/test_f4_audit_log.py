@@ -505,7 +505,9 @@ async def seed(session: AsyncSession, tenant: Tenant, actor: uuid.UUID) -> list[
 
 
 async def login(client: httpx.AsyncClient, session: AsyncSession, tenant: Tenant) -> None:
-    _, token = await start_session(session, tenant.id, uuid.uuid4())
+    from tests.conftest import user_with_role  # the audit log needs audit.view (huike.permission)
+
+    _, token = await start_session(session, tenant.id, await user_with_role(session, tenant.id, "admin"))
     await session.commit()
     client.cookies.set(SESSION_COOKIE, token)
 

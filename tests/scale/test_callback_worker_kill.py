@@ -8,7 +8,7 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -60,6 +60,19 @@ async def huike(clean_db: Database, redis: str, tmp_path: Path) -> AsyncIterator
         yield app, settings
 
 
+_started: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def no_worker_outlives_its_test() -> Iterator[None]:
+    yield
+    while _started:
+        process = _started.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
 def worker(settings: Settings, tmp: Path, name: str, **env: str) -> subprocess.Popen[bytes]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("HUIKE_")}
     environment.update(
@@ -74,13 +87,15 @@ def worker(settings: Settings, tmp: Path, name: str, **env: str) -> subprocess.P
         }
     )
     log = (tmp / f"{name}.log").open("wb")
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "huike", "worker", "--concurrency", "2"],
         cwd=ROOT,
         env=environment,
         stdout=log,
         stderr=log,
     )
+    _started.append(process)
+    return process
 
 
 async def test_killed_worker_loses_no_acknowledged_event(

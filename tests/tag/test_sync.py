@@ -134,8 +134,11 @@ async def test_other_tenants_see_nothing(
     synced: httpx.AsyncClient, session: AsyncSession, other_tenant: Tenant
 ) -> None:
     from huike.security.sessions import SESSION_COOKIE, start_session
+    from tests.conftest import user_with_role  # reading tags needs customers.view (huike.permission)
 
-    _, token = await start_session(session, other_tenant.id, uuid.uuid4())
+    _, token = await start_session(
+        session, other_tenant.id, await user_with_role(session, other_tenant.id, "admin")
+    )
     await session.commit()
     transport = synced._transport
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -78,6 +79,92 @@ OWNED_BY_TENANT_A: dict[str, Factory] = {
     "tag_group_id": tag_group_of,
     "tag_id": tag_of,
 }
+
+
+async def group_chat_of(session: AsyncSession, tenant: Tenant) -> uuid.UUID:
+    from huike.group_chat.models import GroupChat
+
+    group = GroupChat(
+        tenant_id=tenant.id,
+        chat_id=f"wr{uuid.uuid4().hex}",
+        name="隔离群",
+        owner_userid="iso-owner",
+        wecom_created_at=datetime.now(UTC),
+    )
+    session.add(group)
+    await session.flush()
+    return group.id
+
+
+async def group_chat_tag_of(session: AsyncSession, tenant: Tenant) -> uuid.UUID:
+    from huike.group_chat.models import GroupChatTag
+
+    tag = GroupChatTag(tenant_id=tenant.id, name=f"隔离群标签 {uuid.uuid4().hex[:6]}")
+    session.add(tag)
+    await session.flush()
+    return tag.id
+
+
+OWNED_BY_TENANT_A["group_chat_id"] = group_chat_of
+OWNED_BY_TENANT_A["group_chat_tag_id"] = group_chat_tag_of
+
+
+async def external_contact_of(session: AsyncSession, tenant: Tenant) -> uuid.UUID:
+    from huike.external_contact.models import ExternalContact
+
+    contact = ExternalContact(
+        tenant_id=tenant.id,
+        external_userid=f"wm{uuid.uuid4().hex}",
+        name="隔离客户",
+        added_at=datetime.now(UTC),
+    )
+    session.add(contact)
+    await session.flush()
+    return contact.id
+
+
+async def follow_relation_of(session: AsyncSession, tenant: Tenant) -> uuid.UUID:
+    from huike.external_contact.models import FollowRelation
+
+    relation = FollowRelation(
+        tenant_id=tenant.id,
+        contact_id=await external_contact_of(session, tenant),
+        member_userid="iso-member",
+        added_at=datetime.now(UTC),
+    )
+    session.add(relation)
+    await session.flush()
+    return relation.id
+
+
+async def alert_of(session: AsyncSession, tenant: Tenant) -> uuid.UUID:
+    from huike.account.models import User
+    from huike.external_contact.models import Alert
+
+    user = User(phone=f"+86139{uuid.uuid4().int % 10**8:08d}", status="active")
+    session.add(user)
+    await session.flush()
+    follow_id = await follow_relation_of(session, tenant)
+    from huike.external_contact.models import FollowRelation
+
+    relation = await session.get(FollowRelation, follow_id)
+    assert relation is not None
+    alert = Alert(
+        tenant_id=tenant.id,
+        user_id=user.id,
+        kind="customer_lost",
+        reason="customer_deleted_member",
+        contact_id=relation.contact_id,
+        follow_id=follow_id,
+    )
+    session.add(alert)
+    await session.flush()
+    return alert.id
+
+
+OWNED_BY_TENANT_A["external_contact_id"] = external_contact_of
+OWNED_BY_TENANT_A["follow_relation_id"] = follow_relation_of
+OWNED_BY_TENANT_A["alert_id"] = alert_of
 
 PARAM = re.compile(r"{([a-z_]+)}")
 

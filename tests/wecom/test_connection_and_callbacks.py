@@ -194,7 +194,7 @@ class TestCallbacks:
         assert len(dispatcher.dispatched) == 1
 
         processed = await service.process_event(session, TenantContext.system(tenant.id), event.id)
-        assert processed == "ignored"  # no domain handles customers yet
+        assert processed == "processed"  # the customer domain (external_contact) handles it
         assert await service.process_event(session, TenantContext.system(tenant.id), event.id) == "skipped"
 
     async def test_forged_or_unknown_callbacks_are_refused(
@@ -218,3 +218,58 @@ class TestCallbacks:
         )
         assert unknown.status_code == 400
         assert (await session.execute(select(InboxEvent))).first() is None
+
+
+@pytest.mark.usefixtures("wired")
+async def test_customer_scans_a_contact_way_code_end_to_end(
+    logged_in: httpx.AsyncClient,
+    session: AsyncSession,
+    tenant: Tenant,
+    emulator: tuple[EmulatorState, SeedReport, FastAPI],
+) -> None:
+    """Issue 3's acceptance path, driven through the emulator's HTTP scenario API: the callback is
+    verified, stored once despite a duplicate delivery, processed, and the customer appears in Huike
+    with the channel (state) of the code they scanned."""
+    from huike.external_contact.models import ExternalContact, FollowRelation
+
+    state, report, emulator_app = emulator
+    await connect_and_register_callback(logged_in, state, report)
+    state.deliveries.switches.duplicate = True
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=emulator_app), base_url="http://wecom.test"
+    ) as wecom:
+        token = (
+            await wecom.get(
+                "/cgi-bin/gettoken", params={"corpid": report.corp_id, "corpsecret": report.contact_secret}
+            )
+        ).json()["access_token"]
+        userid = state.store.one("SELECT userid FROM member ORDER BY pk LIMIT 1")["userid"]
+        way = await wecom.post(
+            "/cgi-bin/externalcontact/add_contact_way",
+            params={"access_token": token},
+            json={"type": 1, "scene": 2, "user": [userid], "state": "spring-fair", "skip_verify": True},
+        )
+        config_id = way.json()["config_id"]
+        scanned = await wecom.post(
+            "/_emulator/scenarios/customer_scans_contact_way",
+            json={"corp_id": report.corp_id, "config_id": config_id},
+        )
+        assert scanned.status_code == 200, scanned.text
+        external_userid = scanned.json()["external_userid"]
+        drained = await wecom.post("/_emulator/deliveries/drain")
+        assert drained.status_code == 200
+
+    events = (
+        (await session.execute(select(InboxEvent).where(InboxEvent.tenant_id == tenant.id))).scalars().all()
+    )
+    assert [(e.event, e.payload["State"]) for e in events] == [("change_external_contact", "spring-fair")]
+    assert await service.process_event(session, TenantContext.system(tenant.id), events[0].id) == "processed"
+    contact = (
+        await session.execute(
+            select(ExternalContact).where(ExternalContact.external_userid == external_userid)
+        )
+    ).scalar_one()
+    follow = (
+        await session.execute(select(FollowRelation).where(FollowRelation.contact_id == contact.id))
+    ).scalar_one()
+    assert (follow.state, follow.add_way) == ("spring-fair", 1)

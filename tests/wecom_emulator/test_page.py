@@ -28,7 +28,8 @@ async def test_catalogue_lists_every_scenario_with_its_parameters() -> None:
         # what the page's send button does: run a scenario through the JSON API
         userid = state.store.one("SELECT userid FROM member ORDER BY pk LIMIT 1")["userid"]
         ran = await client.post(
-            "/_emulator/scenarios/customer_adds_member", json={"corp_id": "ww00aa11bb22cc33dd", "userid": userid}
+            "/_emulator/scenarios/customer_adds_member",
+            json={"corp_id": "ww00aa11bb22cc33dd", "userid": userid},
         )
         assert ran.status_code == 200
         assert ran.json()["external_userid"].startswith("w")

@@ -204,3 +204,120 @@ register_messages(
         ),
     }
 )
+
+
+# --- the profile --------------------------------------------------------------------------------
+
+
+class DisplayNameInvalid(AccountError):
+    """``reason``: empty, too_long, control_characters; ``max_length``."""
+
+    code = "account.display_name_invalid"
+
+
+class AvatarMissing(AccountError):
+    """No ``file`` part in a ``multipart/form-data`` body."""
+
+    code = "account.avatar_missing"
+
+
+class AvatarType(AccountError):
+    """The bytes are not PNG, JPEG or WebP, whatever the file name or declared type says."""
+
+    status_code = 415
+    code = "account.avatar_type"
+
+
+class AvatarTooLarge(AccountError):
+    """``max_bytes``."""
+
+    status_code = 413
+    code = "account.avatar_too_large"
+
+
+class AvatarInvalid(AccountError):
+    """``reason``: corrupt (no readable size), too_many_pixels (a side over ``max_side``)."""
+
+    code = "account.avatar_invalid"
+
+
+class WrongPassword(AccountError):
+    """The current password did not match; counted in the login throttle (``keeps_writes``)."""
+
+    status_code = 400
+    code = "account.wrong_password"
+    keeps_writes = True
+
+
+class PasswordUnchanged(AccountError):
+    code = "account.password_unchanged"
+
+
+class NoPassword(AccountError):
+    """An account made by WeCom QR login has no password (and no phone) to change."""
+
+    status_code = 400
+    code = "account.no_password"
+
+
+class NoPhone(AccountError):
+    status_code = 400
+    code = "account.no_phone"
+
+
+class PhoneTicketInvalid(AccountError):
+    """``reason``: unknown (not this user's or this session's), used, expired."""
+
+    status_code = 400
+    code = "account.phone_ticket_invalid"
+
+
+class PhoneUnchanged(AccountError):
+    code = "account.phone_unchanged"
+
+
+register_messages(
+    {
+        "account.display_name_invalid": (
+            "名称须为 1–{max_length} 个字符，且不能包含控制字符（{reason}）。",
+            "The name must be 1–{max_length} characters without control characters ({reason}).",
+        ),
+        "account.avatar_missing": (
+            "请以 multipart/form-data 上传名为 file 的图片。",
+            "Upload the image as the multipart/form-data part named file.",
+        ),
+        "account.avatar_type": (
+            "头像仅支持 PNG、JPEG 或 WebP 图片。",
+            "The avatar must be a PNG, JPEG or WebP image.",
+        ),
+        "account.avatar_too_large": (
+            "头像文件不能超过 {max_bytes} 字节。",
+            "The avatar may not exceed {max_bytes} bytes.",
+        ),
+        "account.avatar_invalid": (
+            "无法读取该图片，或其宽高超过 {max_side} 像素（{reason}）。",
+            "The image cannot be read or a side exceeds {max_side} pixels ({reason}).",
+        ),
+        "account.wrong_password": ("当前密码不正确。", "The current password is wrong."),
+        "account.password_unchanged": (
+            "新密码不能与当前密码相同。",
+            "The new password must differ from the current one.",
+        ),
+        "account.no_password": (
+            "该帐号通过企业微信登录，未设置密码。",
+            "This account signs in with WeCom and has no password.",
+        ),
+        "account.no_phone": (
+            "该帐号未绑定手机号。",
+            "This account has no phone number.",
+        ),
+        "account.phone_ticket_invalid": (
+            "手机号验证已失效，请重新验证当前手机号（{reason}）。",
+            "The phone verification is no longer valid; verify the current phone again ({reason}).",
+        ),
+        "account.phone_unchanged": (
+            "新手机号与当前手机号相同。",
+            "The new phone number is the current one.",
+        ),
+    }
+)

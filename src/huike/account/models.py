@@ -324,3 +324,89 @@ class WeComLoginState(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(info=describe("system.timestamp"))
     used_at: Mapped[datetime | None] = mapped_column(info=describe("system.timestamp"))
+
+
+DISPLAY = Purpose("account.display")
+
+
+class AccountProfile(TenantScoped, Base):
+    """What the profile page shows of a user in one company (§一（二）4 「头像、用户名、企业 ID」 and
+    5.1 「企业微信帐号、头像与性别」, R-ACC-1): the user's own display name and uploaded avatar, and the
+    WeCom avatar and gender of the *authorised* member, kept only as WeCom returned them.
+
+    Used for display only: no query filters, groups or decides on ``wecom_gender``. The uploaded image
+    itself lives under the object-storage prefix declared in ``huike.account.storage``."""
+
+    __tablename__ = "account_profiles"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
+    __inventory__ = TableInventory(
+        subject=Subject.account_holder,
+        owner=Owner.platform,
+        purposes=(DISPLAY,),
+        retention=Retention("account_closed", 15, Erasure.delete_row),
+        erasure=Erasure.delete_row,
+        subject_key="user_id",
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, info=describe("user.unique_id", personal=True)
+    )
+    display_name: Mapped[str | None] = encrypted_column(
+        "user.name",
+        subject=Subject.account_holder,
+        notes="the user's own display name (用户名, §一（二）4); null: the linked WeCom member's name",
+    )
+    avatar_file: Mapped[str | None] = mapped_column(
+        String(64),
+        info=describe(
+            "user.account",
+            personal=True,
+            notes="random file name of the uploaded avatar (头像, §一（二）4) under "
+            "uploads/avatars/<tenant>/<user>/",
+        ),
+    )
+    wecom_avatar_url: Mapped[str | None] = mapped_column(
+        String(512),
+        info=describe("user.wecom.avatar", personal=True, notes="only if WeCom returned it (§一（二）5.1)"),
+    )
+    wecom_gender: Mapped[str | None] = mapped_column(
+        String(8),
+        info=describe(
+            "user.wecom.gender",
+            personal=True,
+            notes="only if WeCom returned it (§一（二）5.1); shown, never used by any logic (R-ACC-1)",
+        ),
+    )
+    wecom_synced_at: Mapped[datetime | None] = mapped_column(info=describe("system.timestamp"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PhoneChangeTicket(Base):
+    """Step 1 of a phone change: the current phone was verified by SMS. The ticket (a random token
+    given once; only its SHA-256 is kept) is bound to the user and the session, lives 10 minutes
+    and is spent by step 2."""
+
+    __tablename__ = "account_phone_change_tickets"
+    __inventory__ = TableInventory(
+        subject=Subject.account_holder,
+        owner=Owner.platform,
+        purposes=(Purpose("security.verification"),),
+        retention=Retention("created", 2, Erasure.delete_row),
+        erasure=Erasure.delete_row,
+        subject_key="user_id",
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, info=describe("user.unique_id", personal=True)
+    )
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        info=describe("system.reference", notes="the session that verified the current phone")
+    )
+    ticket_hash: Mapped[str] = mapped_column(
+        String(64), unique=True, info=describe("system.login_state_hash", notes="SHA-256 of the ticket")
+    )
+    expires_at: Mapped[datetime] = mapped_column(info=describe("system.timestamp"))
+    used_at: Mapped[datetime | None] = mapped_column(info=describe("system.timestamp"))

@@ -9,19 +9,31 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable
+from email.message import Message
+from email.parser import HeaderParser
 from typing import Annotated, TypeVar
 
 from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from huike.account import service
+from huike.account import profile, service
+from huike.account.errors import AvatarMissing, AvatarTooLarge
+from huike.account.models import Role
 from huike.account.schemas import (
     DevSmsCode,
     IndustryList,
     IndustryRead,
     MeRead,
+    PasswordChanged,
+    PasswordChangeIn,
     PasswordLoginIn,
     PasswordResetIn,
+    PhoneChanged,
+    PhoneChangeIn,
+    PhoneTicketRead,
+    PhoneVerifyCurrentIn,
+    ProfileRead,
+    ProfileUpdate,
     RegisterIn,
     SessionList,
     SessionRead,
@@ -35,7 +47,7 @@ from huike.config import Settings
 from huike.core.errors import AppError, NotFound, error_response, error_responses
 from huike.core.routing import SessionDep, make_router
 from huike.security import sessions
-from huike.security.sessions import SESSION_COOKIE, CurrentSession
+from huike.security.sessions import SESSION_COOKIE, CurrentSession, CurrentTenant
 
 router = make_router(prefix="/api/v1/auth", tag="auth", responses=error_responses(401, 422))
 dev = make_router(prefix="/api/v1/dev", tag="dev", responses=error_responses(404))
@@ -303,3 +315,198 @@ async def latest_sms_code(
     return DevSmsCode(
         phone_masked=found.phone_masked, code=found.code, purpose=found.purpose, sent_at=found.sent_at
     )
+
+
+# --- the profile ---------------------------------------------------------------------------------
+
+AVATAR_BODY_LIMIT = profile.AVATAR_MAX_BYTES + 64 * 1024  # the image and the multipart framing
+AVATAR_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "PNG, JPEG or WebP (by its bytes), ≤ 2 MB, ≤ 4096 px a side.",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _profile_read(found: profile.Profile) -> ProfileRead:
+    return ProfileRead(
+        user_id=found.user_id,
+        display_name=found.display_name,
+        display_name_source=found.display_name_source,
+        avatar_url=found.avatar_url,
+        avatar_source=found.avatar_source,
+        wecom_userid_masked=found.wecom_userid_masked,
+        wecom_gender=found.wecom_gender,
+        corp_id=found.corp_id,
+        phone_masked=found.phone_masked,
+        role=Role(found.role) if found.role else None,
+        company_name=found.company_name,
+        has_password=found.has_password,
+    )
+
+
+async def _read_capped(request: Request, limit: int) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise AvatarTooLarge(max_bytes=profile.AVATAR_MAX_BYTES)
+    return bytes(body)
+
+
+def _file_part(content_type: str, body: bytes) -> bytes:
+    """The content of the part named ``file`` of a ``multipart/form-data`` body (RFC 7578)."""
+    header = Message()
+    header["content-type"] = content_type
+    boundary = header.get_param("boundary") if header.get_content_type() == "multipart/form-data" else None
+    if not isinstance(boundary, str) or not boundary or len(boundary) > 200:
+        raise AvatarMissing()
+    delimiter = b"\r\n--" + boundary.encode("latin-1")
+    for part in (b"\r\n" + body).split(delimiter)[1:]:
+        if part.startswith(b"--"):
+            break
+        head, separator, content = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        if not separator:
+            continue
+        headers = HeaderParser().parsestr(head.decode("latin-1"))
+        if headers.get_param("name", header="content-disposition") == "file":
+            return content
+    raise AvatarMissing()
+
+
+@router.get("/profile", response_model=ProfileRead)
+async def get_profile(session: SessionDep, auth: CurrentSession, _ctx: CurrentTenant) -> ProfileRead:
+    """My profile: name, avatar, WeCom account (masked) and gender as WeCom gave them, corp id, phone
+    (masked), role and company."""
+    return _profile_read(await profile.get_profile(session, auth))
+
+
+@router.patch("/profile", response_model=ProfileRead, responses=error_responses(403))
+async def update_profile(
+    session: SessionDep, auth: CurrentSession, _ctx: CurrentTenant, body: ProfileUpdate
+) -> ProfileRead:
+    """Change my display name (1–30 characters, trimmed, no control characters); null goes back to the
+    WeCom name. Fields left out are not changed."""
+    if "display_name" in body.model_fields_set:
+        await profile.set_display_name(session, auth, body.display_name)
+    return _profile_read(await profile.get_profile(session, auth))
+
+
+@router.post(
+    "/profile/avatar",
+    response_model=ProfileRead,
+    responses=error_responses(403, 413, 415),
+    openapi_extra=AVATAR_UPLOAD_BODY,
+)
+async def upload_avatar(
+    session: SessionDep, request: Request, auth: CurrentSession, _ctx: CurrentTenant
+) -> ProfileRead:
+    """Upload my avatar as the multipart part ``file``: PNG, JPEG or WebP by its bytes (the name and
+    declared type do not count), at most 2 MB and 4096 px a side; EXIF and other metadata are removed."""
+    body = await _read_capped(request, AVATAR_BODY_LIMIT)
+    data = _file_part(request.headers.get("content-type", ""), body)
+    await profile.upload_avatar(session, settings_of(request).data_dir, auth, data)
+    return _profile_read(await profile.get_profile(session, auth))
+
+
+@router.get(
+    "/profile/avatar",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}},
+        **error_responses(404),
+    },
+)
+async def get_avatar(
+    session: SessionDep, request: Request, auth: CurrentSession, _ctx: CurrentTenant
+) -> Response:
+    """My uploaded avatar (only to me)."""
+    path, media_type = await profile.avatar_file(session, settings_of(request).data_dir, auth)
+    return Response(
+        path.read_bytes(),
+        media_type=media_type,
+        headers={
+            "Cache-Control": "private, no-cache",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+        },
+    )
+
+
+@router.delete("/profile/avatar", status_code=204, responses=error_responses(403, 404))
+async def delete_avatar(
+    session: SessionDep, request: Request, auth: CurrentSession, _ctx: CurrentTenant
+) -> Response:
+    """Remove my uploaded avatar (the WeCom avatar, if kept, shows again)."""
+    await profile.delete_avatar(session, settings_of(request).data_dir, auth)
+    return Response(status_code=204)
+
+
+@router.post("/password", response_model=PasswordChanged, responses=error_responses(400, 403, 429))
+async def change_password(
+    session: SessionDep, request: Request, auth: CurrentSession, _ctx: CurrentTenant, body: PasswordChangeIn
+) -> PasswordChanged | JSONResponse:
+    """Change my password: the current one first (a wrong one counts toward the login lockout); the
+    new one follows the registration rules. My other sessions end."""
+    result = await answering(
+        profile.change_password(
+            session, auth, current=body.current_password, new=body.new_password, client=_client(request)
+        )
+    )
+    if isinstance(result, JSONResponse):
+        return result
+    return PasswordChanged(sessions_revoked=result)
+
+
+@router.post("/phone/verify-current", response_model=PhoneTicketRead, responses=error_responses(400, 403))
+async def verify_current_phone(
+    session: SessionDep,
+    request: Request,
+    auth: CurrentSession,
+    _ctx: CurrentTenant,
+    body: PhoneVerifyCurrentIn,
+) -> PhoneTicketRead | JSONResponse:
+    """Step 1 of a phone change: the code sent to my current phone (purpose change_phone) gives a
+    ticket for 10 minutes, in this session only."""
+    result = await answering(
+        profile.verify_current_phone(session, auth, code=body.sms_code, client=_client(request))
+    )
+    if isinstance(result, JSONResponse):
+        return result
+    return PhoneTicketRead(ticket=result.ticket, expires_in_s=result.expires_in_s)
+
+
+@router.post("/phone", response_model=PhoneChanged, responses=error_responses(400, 403, 409))
+async def change_phone(
+    session: SessionDep, request: Request, auth: CurrentSession, _ctx: CurrentTenant, body: PhoneChangeIn
+) -> PhoneChanged | JSONResponse:
+    """Step 2: the ticket and the code sent to the new phone (purpose change_phone) change my phone.
+    A number registered to another account is refused (409) without saying whose; my other sessions end."""
+    result = await answering(
+        profile.change_phone(
+            session,
+            auth,
+            ticket=body.ticket,
+            new_phone=body.new_phone,
+            code=body.sms_code,
+            client=_client(request),
+        )
+    )
+    if isinstance(result, JSONResponse):
+        return result
+    masked, revoked = result
+    return PhoneChanged(phone_masked=masked, sessions_revoked=revoked)

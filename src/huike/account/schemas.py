@@ -97,3 +97,66 @@ class DevSmsCode(BaseModel):
     code: str
     purpose: str
     sent_at: datetime
+
+
+# --- the profile ---------------------------------------------------------------------------------
+
+
+class ProfileRead(BaseModel):
+    user_id: uuid.UUID
+    display_name: str | None = Field(description="The user's own name, else the linked WeCom member's name.")
+    display_name_source: str | None = Field(description="own, wecom, or null.")
+    avatar_url: str | None = Field(
+        description="The uploaded avatar (GET /api/v1/auth/profile/avatar, owner only) or the WeCom avatar."
+    )
+    avatar_source: str | None = Field(description="upload, wecom, or null.")
+    wecom_userid_masked: str | None = Field(description="The WeCom account (UserID), masked.")
+    wecom_gender: str | None = Field(
+        description="Exactly as WeCom returned it (1 male, 2 female); shown only, used by nothing."
+    )
+    corp_id: str | None
+    phone_masked: str | None
+    role: Role | None
+    company_name: str | None
+    has_password: bool
+
+
+class ProfileUpdate(Schema):
+    display_name: str | None = Field(
+        default=None,
+        max_length=200,
+        description="1–30 characters after trimming, no control characters; null: use the WeCom name.",
+    )
+
+
+class PasswordChangeIn(Schema):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class PasswordChanged(BaseModel):
+    sessions_revoked: int
+
+
+class PhoneVerifyCurrentIn(Schema):
+    sms_code: str = Field(
+        min_length=1, max_length=12, description="Sent to the current phone (change_phone)."
+    )
+
+
+class PhoneTicketRead(BaseModel):
+    ticket: str = Field(
+        description="Give it to POST /api/v1/auth/phone within expires_in_s, in this session."
+    )
+    expires_in_s: int
+
+
+class PhoneChangeIn(Schema):
+    ticket: str = Field(min_length=1, max_length=128)
+    new_phone: str = Field(min_length=5, max_length=32)
+    sms_code: str = Field(min_length=1, max_length=12, description="Sent to the new phone (change_phone).")
+
+
+class PhoneChanged(BaseModel):
+    phone_masked: str
+    sessions_revoked: int

@@ -78,6 +78,7 @@ from huike.tenant.models import Tenant
 
 if TYPE_CHECKING:
     from huike.member.service import LoginMember as MemberForLogin
+    from huike.wecom.client import WeComClient
 
 log = structlog.get_logger(__name__)
 
@@ -500,7 +501,7 @@ class Guard:
         return int((max(locked) - now).total_seconds()) + 1 if locked else 0
 
 
-async def _guard(session: AsyncSession, phone_e164: str, client: Client) -> Guard:
+async def guard_of(session: AsyncSession, phone_e164: str, client: Client) -> Guard:
     phone_key = await repo.phone_pseudonym(session, phone_e164)
     rows = [await repo.throttle(session, ThrottleKind.phone, phone_key)]
     if client.ip:
@@ -510,7 +511,7 @@ async def _guard(session: AsyncSession, phone_e164: str, client: Client) -> Guar
     return Guard(rows, phone_key)
 
 
-async def _refuse_if_locked(session: AsyncSession, guard: Guard, method: str, client: Client) -> None:
+async def refuse_if_locked(session: AsyncSession, guard: Guard, method: str, client: Client) -> None:
     now = utcnow()
     wait = guard.retry_after(now)
     if wait:
@@ -530,6 +531,15 @@ async def _refuse_if_locked(session: AsyncSession, guard: Guard, method: str, cl
 
 
 async def _fail(session: AsyncSession, guard: Guard, method: str, client: Client, reason: str) -> None:
+    await count_failure(session, guard, method, client, reason)
+    raise InvalidCredentials()
+
+
+async def count_failure(
+    session: AsyncSession, guard: Guard, method: str, client: Client, reason: str
+) -> None:
+    """Count a failed login (or a wrong current password) on the phone's and the IP's throttles, lock
+    them past the threshold, and audit both; the caller raises an error that keeps these writes."""
     now = utcnow()
     newly_locked: list[tuple[str, int]] = []
     for row in guard.rows:
@@ -570,7 +580,6 @@ async def _fail(session: AsyncSession, guard: Guard, method: str, client: Client
             details={"method": method, "scope": kind, "lock_s": seconds},
         )
     log.info("auth.login_failed", method=method, reason=reason, locked=bool(newly_locked))
-    raise InvalidCredentials()
 
 
 async def _succeed(
@@ -605,8 +614,8 @@ async def login_with_password(
     session: AsyncSession, settings: Settings, *, phone: str, password: str, client: Client
 ) -> LoggedIn:
     e164 = normalise_mobile(phone)
-    guard = await _guard(session, e164, client)
-    await _refuse_if_locked(session, guard, SessionMethod.password, client)
+    guard = await guard_of(session, e164, client)
+    await refuse_if_locked(session, guard, SessionMethod.password, client)
     user = await repo.user_by_phone(session, e164)
     ok = passwords.verify_password(user.password_hash if user else None, password)
     if user is None or user.password_hash is None or not ok:
@@ -621,8 +630,8 @@ async def login_with_sms(
     session: AsyncSession, settings: Settings, *, phone: str, code: str, client: Client
 ) -> LoggedIn:
     e164 = normalise_mobile(phone)
-    guard = await _guard(session, e164, client)
-    await _refuse_if_locked(session, guard, SessionMethod.sms, client)
+    guard = await guard_of(session, e164, client)
+    await refuse_if_locked(session, guard, SessionMethod.sms, client)
     await verify_code(session, phone_e164=e164, purpose=SmsPurpose.login, code=code)
     user = await repo.user_by_phone(session, e164)
     if user is None:
@@ -646,7 +655,7 @@ async def reset_password(
     user.password_hash = passwords.hash_password(new_password)
     user.password_changed_at = utcnow()
     revoked = await revoke_user_sessions(session, user.id)
-    guard = await _guard(session, e164, client)
+    guard = await guard_of(session, e164, client)
     guard.rows[0].failures = 0
     guard.rows[0].locked_until = None
     await record(
@@ -768,6 +777,7 @@ async def login_with_wecom(
         from huike.member.service import link_user
 
         await link_user(session, found, user.id)
+    await _remember_wecom_basics(session, wecom, row.tenant_id, user.id, identity.userid)
     auth, token = await _start(session, settings, row.tenant_id, user.id, SessionMethod.wecom, client)
     member = await repo.membership(session, row.tenant_id, user.id)
     assert member is not None
@@ -783,6 +793,23 @@ async def login_with_wecom(
     )
     log.info("auth.login_succeeded", method=SessionMethod.wecom, user_id=str(user.id))
     return LoggedIn(user, member, auth, token)
+
+
+async def _remember_wecom_basics(
+    session: AsyncSession, wecom: WeComClient, tenant_id: uuid.UUID, user_id: uuid.UUID, userid: str
+) -> None:
+    """At the authorised member's own login, ask WeCom for their avatar and gender (§一（二）5.1, shown
+    on the profile). WeCom gives them only to apps created before 2022-06-20; when it withholds them,
+    or the call fails, nothing is stored and the login goes on."""
+    from huike.account.profile import remember_wecom_basics
+    from huike.core.errors import AppError
+
+    try:
+        detail = await wecom.user_get(userid)
+    except AppError as exc:
+        log.info("auth.wecom_profile_unavailable", error=exc.code)
+        return
+    await remember_wecom_basics(session, tenant_id, user_id, avatar=detail.avatar, gender=detail.gender)
 
 
 async def link_wecom(session: AsyncSession, user: User, *, corp_id: str, userid: str) -> None:

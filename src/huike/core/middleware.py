@@ -25,9 +25,13 @@ LATENCY = Histogram(
 class RequestContextMiddleware:
     """Binds request id and locale, caps the body, and counts the request."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, upload_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # exact paths that take files (an avatar) and their own, larger cap
+        self.upload_limits = upload_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,13 +52,14 @@ class RequestContextMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
+        limit = self.upload_limits.get(scope.get("path", ""), self.max_body_bytes)
         try:
             declared = headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-                response = error_response(413, "request.too_large", {"limit": self.max_body_bytes})
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                response = error_response(413, "request.too_large", {"limit": limit})
                 await response(scope, receive, send_with_id)
                 return
-            await self.app(scope, self._capped(receive), send_with_id)
+            await self.app(scope, self._capped(receive, limit), send_with_id)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
@@ -63,9 +68,8 @@ class RequestContextMiddleware:
             LATENCY.labels(method, template).observe(time.perf_counter() - started)
             current_locale.reset(locale_token)
 
-    def _capped(self, receive: Receive) -> Receive:
+    def _capped(self, receive: Receive, limit: int) -> Receive:
         seen = 0
-        limit = self.max_body_bytes
 
         async def capped_receive() -> Message:
             nonlocal seen

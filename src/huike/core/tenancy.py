@@ -16,6 +16,16 @@ class TenantContext:
     tenant_id: uuid.UUID
     user_id: uuid.UUID | None = None
     is_system: bool = False
+    # Filled from the session by ``get_tenant_context`` (huike.permission). ``permissions`` None means
+    # "not resolved" (a hand-made context): the permission service then reads them from the database.
+    role: str | None = None
+    permissions: frozenset[str] | None = None
+    data_scope: str | None = None
+    member_id: uuid.UUID | None = None
+
+    def can(self, permission: str) -> bool:
+        """Does this resolved context hold ``permission``? A system context holds everything."""
+        return self.is_system or (self.permissions is not None and permission in self.permissions)
 
     @classmethod
     def system(cls, tenant_id: uuid.UUID) -> TenantContext:

@@ -112,9 +112,9 @@ async def _clients(session: AsyncSession, ctx: TenantContext) -> tuple[WeComClie
 
 
 async def require_admin(session: AsyncSession, ctx: TenantContext) -> None:
-    from huike.account.service import role_of
+    from huike.permission.service import has_permission  # roles: members.manage (sync, invite)
 
-    if ctx.user_id is None or await role_of(session, ctx.tenant_id, ctx.user_id) not in ADMIN_ROLES:
+    if not await has_permission(session, ctx, "members.manage"):
         raise AdminRequired()
 
 

@@ -13,6 +13,9 @@ holds only its SHA-256, with the device's OS and browser family and the IP's reg
 * **Policy gate.** :func:`get_tenant_context` also refuses with 403
   ``privacy.policy_acceptance_required`` while the user has a material policy version to accept,
   except on the auth and privacy (consent) endpoints, which the user needs to get past the gate.
+* **Permissions.** :func:`get_tenant_context` puts the user's role, permissions and data scope into
+  the context (``huike.permission.service.resolve``) and applies the permission rule of routes that
+  predate roles (``huike.permission.catalog.ROUTE_RULES``); newer routes declare ``require(...)``.
 * **Cookies.** Only strictly necessary ones (§二): ``huike_session`` (HttpOnly), ``huike_csrf``
   (readable by the console), ``huike_device`` (HttpOnly, random, binds a WeCom login ``state`` to the
   browser); all ``SameSite=Lax``, ``Secure`` when ``public_base_url`` is https, host-only, ``Path=/``.
@@ -349,6 +352,12 @@ async def get_tenant_context(
     await refuse_if_out_of_scope(session, ctx)
     if not request.url.path.startswith(POLICY_GATE_EXEMPT):
         await _policy_gate(session, ctx)
+    # the role, permissions and data scope, then the rule of a route that predates roles
+    # (imported here: the permission domain depends on this module)
+    from huike.permission.service import enforce_route, resolve
+
+    ctx = await resolve(session, ctx)
+    await enforce_route(session, request, ctx)
     return ctx
 
 

@@ -4,6 +4,60 @@
  */
 
 export interface paths {
+    "/api/v1/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Alerts
+         * @description The caller's alerts (lost customers), newest first, with the unread count.
+         */
+        get: operations["alerts:list_alerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Read All */
+        post: operations["alerts:read_all"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/{alert_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Read */
+        post: operations["alerts:read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit-events": {
         parameters: {
             query?: never;
@@ -143,6 +197,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change Password
+         * @description Change my password: the current one first (a wrong one counts toward the login lockout); the
+         *     new one follows the registration rules. My other sessions end.
+         */
+        post: operations["auth:change_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/password/reset": {
         parameters: {
             query?: never;
@@ -158,6 +233,103 @@ export interface paths {
          */
         post: operations["auth:password_reset"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change Phone
+         * @description Step 2: the ticket and the code sent to the new phone (purpose change_phone) change my phone.
+         *     A number registered to another account is refused (409) without saying whose; my other sessions end.
+         */
+        post: operations["auth:change_phone"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/phone/verify-current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify Current Phone
+         * @description Step 1 of a phone change: the code sent to my current phone (purpose change_phone) gives a
+         *     ticket for 10 minutes, in this session only.
+         */
+        post: operations["auth:verify_current_phone"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Profile
+         * @description My profile: name, avatar, WeCom account (masked) and gender as WeCom gave them, corp id, phone
+         *     (masked), role and company.
+         */
+        get: operations["auth:get_profile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Profile
+         * @description Change my display name (1–30 characters, trimmed, no control characters); null goes back to the
+         *     WeCom name. Fields left out are not changed.
+         */
+        patch: operations["auth:update_profile"];
+        trace?: never;
+    };
+    "/api/v1/auth/profile/avatar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Avatar
+         * @description My uploaded avatar (only to me).
+         */
+        get: operations["auth:get_avatar"];
+        put?: never;
+        /**
+         * Upload Avatar
+         * @description Upload my avatar as the multipart part ``file``: PNG, JPEG or WebP by its bytes (the name and
+         *     declared type do not count), at most 2 MB and 4096 px a side; EXIF and other metadata are removed.
+         */
+        post: operations["auth:upload_avatar"];
+        /**
+         * Delete Avatar
+         * @description Remove my uploaded avatar (the WeCom avatar, if kept, shows again).
+         */
+        delete: operations["auth:delete_avatar"];
         options?: never;
         head?: never;
         patch?: never;
@@ -392,6 +564,321 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/external-contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Contacts
+         * @description Customers, newest first by default (keyset pagination over add time, then id).
+         */
+        get: operations["external_contacts:list_contacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/external-contacts/bulk-tag": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bulk Tag
+         * @description Tag and untag the filtered selection through WeCom as a job; per-item failures in its result.
+         */
+        post: operations["external_contacts:bulk_tag"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/external-contacts/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Count */
+        get: operations["external_contacts:count"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/external-contacts/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Csv
+         * @description The filtered list as CSV (UTF-8 with BOM), streamed; audited as data.exported.
+         */
+        get: operations["external_contacts:export_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/external-contacts/export.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Xlsx
+         * @description The filtered list as an Excel workbook, streamed; audited as data.exported.
+         */
+        get: operations["external_contacts:export_xlsx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/external-contacts/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sync
+         * @description Start a full sync of customers from WeCom (409 while one is queued or running).
+         */
+        post: operations["external_contacts:sync"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/external-contacts/{external_contact_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get
+         * @description The customer with every follow relation (remark mobiles masked) and the timeline.
+         */
+        get: operations["external_contacts:get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/external-contacts/{external_contact_id}/reveal-mobiles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reveal Mobiles
+         * @description The full remark mobiles; audited as data.revealed.
+         */
+        post: operations["external_contacts:reveal_mobiles"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/follow-relations/{follow_relation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Edit
+         * @description Edit remark, description, remark mobiles: pushed to WeCom first, then stored.
+         */
+        patch: operations["external_contacts:edit"];
+        trace?: never;
+    };
+    "/api/v1/group-chat-tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Tags */
+        get: operations["group_chats:list_tags"];
+        put?: never;
+        /** Create Tag */
+        post: operations["group_chats:create_tag"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/group-chat-tags/{group_chat_tag_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Tag */
+        delete: operations["group_chats:delete_tag"];
+        options?: never;
+        head?: never;
+        /** Update Tag */
+        patch: operations["group_chats:update_tag"];
+        trace?: never;
+    };
+    "/api/v1/group-chats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Groups
+         * @description Groups newest first. ``owner_id`` (repeatable): groups of these members; ``tag_id``
+         *     (repeatable): groups with any of these local tags; ``created_from`` ≤ creation < ``created_to``;
+         *     ``status`` (repeatable). ``total`` counts every match.
+         */
+        get: operations["group_chats:list_groups"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/group-chats/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sync
+         * @description Start a full sync of customer groups from WeCom (admins; 409 while one is queued or running).
+         */
+        post: operations["group_chats:sync"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/group-chats/{group_chat_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get
+         * @description The group, its present members and its statistics.
+         */
+        get: operations["group_chats:get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/group-chats/{group_chat_id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Tags
+         * @description Replace the group's local tags (``group_chat.unknown_tags`` for ids that are not the tenant's).
+         */
+        put: operations["group_chats:set_tags"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/group-chats/{group_chat_id}/trend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Trend
+         * @description One point a day (Asia/Shanghai) up to today: size at the end of the day, joins and quits.
+         */
+        get: operations["group_chats:trend"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs": {
         parameters: {
             query?: never;
@@ -521,6 +1008,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/members/{member_id}/role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Assign Role
+         * @description Give the member a role (``admin``, ``member`` or a custom role's id); the data scope is the
+         *     role's. The creator's role is locked (409); nobody changes their own (409).
+         */
+        put: operations["permissions:assign_role"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/meta": {
         parameters: {
             query?: never;
@@ -530,6 +1038,47 @@ export interface paths {
         };
         /** Meta */
         get: operations["system:meta"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/permissions/catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Catalog
+         * @description Function permissions by module (zh-CN and English labels), app permissions, data scopes and the
+         *     scope rules. The same for every tenant.
+         */
+        get: operations["permissions:catalog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/permissions/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Me
+         * @description My role, permissions, apps and data scope, for the console to hide what I may not do.
+         */
+        get: operations["permissions:me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -683,6 +1232,55 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List
+         * @description The built-in roles, then the tenant's custom roles (oldest first) with how many members hold them.
+         */
+        get: operations["roles:list"];
+        put?: never;
+        /**
+         * Create
+         * @description A custom role. Only permissions and a scope the caller holds can be given.
+         */
+        post: operations["roles:create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roles/{role}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get */
+        get: operations["roles:get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete
+         * @description Delete a custom role: 409 ``permission.role_in_use`` while members hold it, 409 for a built-in.
+         */
+        delete: operations["roles:delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update
+         * @description Change a custom role; its holders' permissions change at their next request. 409 for a built-in.
+         */
+        patch: operations["roles:update"];
         trace?: never;
     };
     "/api/v1/tag-groups": {
@@ -938,6 +1536,46 @@ export interface components {
          * @enum {string}
          */
         ActorType: "user" | "member" | "system" | "operator";
+        /** AlertPage */
+        AlertPage: {
+            /** Items */
+            items: components["schemas"]["AlertRead"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Unread */
+            unread: number;
+        };
+        /** AlertRead */
+        AlertRead: {
+            /**
+             * Contact Id
+             * Format: uuid
+             */
+            contact_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Follow Id
+             * Format: uuid
+             */
+            follow_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Member Id */
+            member_id: string | null;
+            /** Read At */
+            read_at: string | null;
+            /** Reason */
+            reason: string;
+        };
         /**
          * AuditEventRead
          * @description One audit event. Pseudonymous by construction: ids, codes and hashes, no personal values.
@@ -989,6 +1627,14 @@ export interface components {
          * @enum {string}
          */
         AuditResult: "success" | "failure" | "denied";
+        /** BulkTagIn */
+        BulkTagIn: {
+            /** Add Tag Ids */
+            add_tag_ids?: string[];
+            filters?: components["schemas"]["ContactFilters"];
+            /** Remove Tag Ids */
+            remove_tag_ids?: string[];
+        };
         /** CalendarStatus */
         CalendarStatus: {
             /** Confirmed Years */
@@ -1005,6 +1651,23 @@ export interface components {
             today: string;
             /** Warnings */
             warnings: components["schemas"]["YearWarning"][];
+        };
+        /**
+         * CatalogRead
+         * @description Function permissions by module, app permissions, the creator's own permissions (never granted),
+         *     data scopes and the scope rules the customer and group domains follow.
+         */
+        CatalogRead: {
+            /** Apps */
+            apps: components["schemas"]["PermissionEntry"][];
+            /** Creator Only */
+            creator_only: components["schemas"]["PermissionEntry"][];
+            /** Data Scopes */
+            data_scopes: components["schemas"]["ScopeEntry"][];
+            /** Modules */
+            modules: components["schemas"]["ModuleEntry"][];
+            /** Scope Rules */
+            scope_rules: components["schemas"]["ScopeRuleEntry"][];
         };
         /**
          * ChangeClass
@@ -1161,10 +1824,129 @@ export interface components {
             /** Purpose */
             purpose: string;
         };
+        /** ContactCount */
+        ContactCount: {
+            /** Count */
+            count: number;
+        };
+        /** ContactDetail */
+        ContactDetail: {
+            /**
+             * Added At
+             * Format: date-time
+             */
+            added_at: string;
+            contact_type: components["schemas"]["ContactType"];
+            /** Corp Name */
+            corp_name: string | null;
+            /** External Userid */
+            external_userid: string;
+            /** Follow Relations */
+            follow_relations: components["schemas"]["FollowRelationRead"][];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Lost At */
+            lost_at: string | null;
+            /** Name */
+            name: string | null;
+            /** Owners */
+            owners: components["schemas"]["MemberRef"][];
+            status: components["schemas"]["ContactStatus"];
+            /** Tags */
+            tags: components["schemas"]["huike__external_contact__schemas__TagRef"][];
+            /** Timeline */
+            timeline: components["schemas"]["TimelineItem"][];
+        };
+        /**
+         * ContactFilters
+         * @description The list's filters; the same object is the ``filters`` of a bulk tag request.
+         *
+         *     * ``tag_any`` / ``tag_all`` / ``tag_none``: tag ids (on any of the customer's relations);
+         *     * ``owner_ids``: members; ``department_id``: members of that department and its sub-departments;
+         *     * ``added_from`` / ``added_to``: the customer's first add time, ``[from, to)``;
+         *     * ``add_ways``, ``states`` (channels), ``contact_type``, ``status`` (active / lost / gone);
+         *     * ``keyword``: part of the nickname, a remark or the corp name (at least one character);
+         *     * ``mobile``: a remark mobile, matched exactly after normalisation.
+         */
+        ContactFilters: {
+            /** Add Ways */
+            add_ways?: number[];
+            /** Added From */
+            added_from?: string | null;
+            /** Added To */
+            added_to?: string | null;
+            contact_type?: components["schemas"]["ContactType"] | null;
+            /** Department Id */
+            department_id?: string | null;
+            /** Keyword */
+            keyword?: string | null;
+            /** Mobile */
+            mobile?: string | null;
+            /** Owner Ids */
+            owner_ids?: string[];
+            /** States */
+            states?: string[];
+            status?: components["schemas"]["ContactStatus"] | null;
+            /** Tag All */
+            tag_all?: string[];
+            /** Tag Any */
+            tag_any?: string[];
+            /** Tag None */
+            tag_none?: string[];
+        };
+        /** ContactRead */
+        ContactRead: {
+            /**
+             * Added At
+             * Format: date-time
+             */
+            added_at: string;
+            contact_type: components["schemas"]["ContactType"];
+            /** Corp Name */
+            corp_name: string | null;
+            /** External Userid */
+            external_userid: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Lost At */
+            lost_at: string | null;
+            /** Name */
+            name: string | null;
+            /** Owners */
+            owners: components["schemas"]["MemberRef"][];
+            status: components["schemas"]["ContactStatus"];
+            /** Tags */
+            tags: components["schemas"]["huike__external_contact__schemas__TagRef"][];
+        };
+        /**
+         * ContactStatus
+         * @description Of the customer as a whole: ``active`` while some relation is, ``lost`` when none is and one
+         *     ended by a deletion (customer or member), ``gone`` when the relations ended otherwise.
+         * @enum {string}
+         */
+        ContactStatus: "active" | "lost" | "gone";
+        /**
+         * ContactType
+         * @enum {string}
+         */
+        ContactType: "wechat" | "wecom";
         /** CursorPage[AuditEventRead] */
         CursorPage_AuditEventRead_: {
             /** Items */
             items: components["schemas"]["AuditEventRead"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** CursorPage[ContactRead] */
+        CursorPage_ContactRead_: {
+            /** Items */
+            items: components["schemas"]["ContactRead"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -1182,6 +1964,13 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /**
+         * DataScope
+         * @description Whose data a role sees: the member's own, their departments and every department below, or the
+         *     whole company. Widest last (:data:`SCOPE_RANK`).
+         * @enum {string}
+         */
+        DataScope: "self" | "department" | "company";
         /** DeadlineRead */
         DeadlineRead: {
             /**
@@ -1286,12 +2075,217 @@ export interface components {
             error: components["schemas"]["ErrorBody"];
         };
         /**
+         * FollowRelationEdit
+         * @description Fields left out stay as they are; ``remark_mobiles: []`` clears them.
+         */
+        FollowRelationEdit: {
+            /** Description */
+            description?: string | null;
+            /** Remark */
+            remark?: string | null;
+            /** Remark Mobiles */
+            remark_mobiles?: string[] | null;
+        };
+        /** FollowRelationRead */
+        FollowRelationRead: {
+            /** Add Way */
+            add_way: number;
+            /**
+             * Added At
+             * Format: date-time
+             */
+            added_at: string;
+            /** Description */
+            description: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            member: components["schemas"]["MemberRef"];
+            /** Oper Userid */
+            oper_userid: string | null;
+            /** Remark */
+            remark: string | null;
+            /** Remark Corp Name */
+            remark_corp_name: string | null;
+            /**
+             * Remark Mobiles
+             * @description masked: 138****8000
+             */
+            remark_mobiles: string[];
+            /** State */
+            state: string | null;
+            status: components["schemas"]["RelationStatus"];
+            /** Status Changed At */
+            status_changed_at: string | null;
+            /** Tags */
+            tags: components["schemas"]["huike__external_contact__schemas__TagRef"][];
+        };
+        /** GroupChatDetail */
+        GroupChatDetail: {
+            /** Chat Id */
+            chat_id: string;
+            /** Dismissed At */
+            dismissed_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Member Count */
+            member_count: number;
+            /** Members */
+            members: components["schemas"]["GroupMemberRead"][];
+            /** Name */
+            name: string;
+            owner: components["schemas"]["OwnerRef"];
+            statistics: components["schemas"]["GroupStatistics"];
+            status: components["schemas"]["GroupStatus"];
+            /** Synced At */
+            synced_at: string | null;
+            /** Tags */
+            tags: components["schemas"]["huike__group_chat__schemas__TagRef"][];
+            /**
+             * Wecom Created At
+             * Format: date-time
+             */
+            wecom_created_at: string;
+        };
+        /** GroupChatPage */
+        GroupChatPage: {
+            /** Items */
+            items: components["schemas"]["GroupChatRead"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Total */
+            total: number;
+        };
+        /** GroupChatRead */
+        GroupChatRead: {
+            /** Chat Id */
+            chat_id: string;
+            /** Dismissed At */
+            dismissed_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Member Count */
+            member_count: number;
+            /** Name */
+            name: string;
+            owner: components["schemas"]["OwnerRef"];
+            status: components["schemas"]["GroupStatus"];
+            /** Synced At */
+            synced_at: string | null;
+            /** Tags */
+            tags: components["schemas"]["huike__group_chat__schemas__TagRef"][];
+            /**
+             * Wecom Created At
+             * Format: date-time
+             */
+            wecom_created_at: string;
+        };
+        /** GroupMemberRead */
+        GroupMemberRead: {
+            /** Invitor Userid */
+            invitor_userid: string | null;
+            /**
+             * Join Scene
+             * @description 1 invited directly, 2 by link, 3 group QR code, 0 invited
+             */
+            join_scene: number;
+            /** Join Time */
+            join_time: string | null;
+            /** Left At */
+            left_at: string | null;
+            /**
+             * Member Id
+             * @description the Huike member, for type member
+             */
+            member_id: string | null;
+            /**
+             * Name
+             * @description the member's name, for type member (customers: see their profile)
+             */
+            name: string | null;
+            type: components["schemas"]["MemberType"];
+            /** Userid */
+            userid: string;
+        };
+        /**
          * GroupOrder
          * @description Every live tag group, first to last.
          */
         GroupOrder: {
             /** Tag Group Ids */
             tag_group_ids?: string[];
+        };
+        /** GroupStatistics */
+        GroupStatistics: {
+            /** Externals */
+            externals: number;
+            /** Joins 30D */
+            joins_30d: number;
+            /** Joins Today */
+            joins_today: number;
+            /** Members */
+            members: number;
+            /** Quits 30D */
+            quits_30d: number;
+            /** Quits Today */
+            quits_today: number;
+            /** Size */
+            size: number;
+        };
+        /**
+         * GroupStatus
+         * @description WeCom's groupchat/list ``status`` (0 normal, 1 owner resigned, 2 inheriting, 3 inherited), plus
+         *     ``dismissed``: the owner dissolved the group (dismiss event, 86003, or missing after a full pass).
+         * @enum {string}
+         */
+        GroupStatus: "normal" | "owner_resigned" | "inheriting" | "inherited" | "dismissed";
+        /** GroupTagIn */
+        GroupTagIn: {
+            /** Name */
+            name: string;
+        };
+        /** GroupTagList */
+        GroupTagList: {
+            /** Items */
+            items: components["schemas"]["GroupTagRead"][];
+        };
+        /** GroupTagRead */
+        GroupTagRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Usage */
+            usage: number;
+        };
+        /** GroupTagUpdate */
+        GroupTagUpdate: {
+            /** Name */
+            name?: string | null;
+        };
+        /**
+         * GroupTagsSet
+         * @description The group's local tags, replacing the ones it has (empty: none).
+         */
+        GroupTagsSet: {
+            /** Tag Ids */
+            tag_ids?: string[];
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -1403,26 +2397,12 @@ export interface components {
             /** Subjects */
             subjects: string[];
         };
-        /** MeRead */
-        MeRead: {
-            /** Phone Masked */
-            phone_masked: string | null;
-            /**
-             * Policy Acceptance Required
-             * @description A policy version the user must accept (POST /api/v1/privacy/consents) before other routes answer; null when none.
-             */
-            policy_acceptance_required: string | null;
-            role: components["schemas"]["Role"] | null;
-            /**
-             * Session Id
-             * Format: uuid
-             */
-            session_id: string;
-            tenant: components["schemas"]["TenantRef"];
-            /** User Id */
-            user_id: string | null;
-            /** Wecom Linked */
-            wecom_linked: boolean;
+        /** Label */
+        Label: {
+            /** En */
+            en: string;
+            /** Zh */
+            zh: string;
         };
         /** MemberRead */
         MemberRead: {
@@ -1452,12 +2432,35 @@ export interface components {
             /** Wecom Userid */
             wecom_userid: string;
         };
+        /** MemberRef */
+        MemberRef: {
+            /** Id */
+            id: string | null;
+            /** Name */
+            name: string | null;
+            /** Wecom Userid */
+            wecom_userid: string;
+        };
+        /** MemberRoleRead */
+        MemberRoleRead: {
+            /**
+             * Member Id
+             * Format: uuid
+             */
+            member_id: string;
+            role: components["schemas"]["RoleRead"];
+        };
         /**
          * MemberStatus
          * @description WeCom's member status (user/get ``status``): 1 active, 2 disabled, 4 not activated, 5 resigned.
          * @enum {string}
          */
         MemberStatus: "active" | "disabled" | "not_activated" | "resigned";
+        /**
+         * MemberType
+         * @enum {string}
+         */
+        MemberType: "member" | "external";
         /** Meta */
         Meta: {
             /**
@@ -1482,6 +2485,35 @@ export interface components {
             /** Version */
             version: string;
         };
+        /** ModuleEntry */
+        ModuleEntry: {
+            /** Code */
+            code: string;
+            label: components["schemas"]["Label"];
+            /** Permissions */
+            permissions: components["schemas"]["PermissionEntry"][];
+        };
+        /** OwnerRef */
+        OwnerRef: {
+            /** Member Id */
+            member_id: string | null;
+            /** Name */
+            name: string | null;
+            /** Userid */
+            userid: string;
+        };
+        /** PasswordChangeIn */
+        PasswordChangeIn: {
+            /** Current Password */
+            current_password: string;
+            /** New Password */
+            new_password: string;
+        };
+        /** PasswordChanged */
+        PasswordChanged: {
+            /** Sessions Revoked */
+            sessions_revoked: number;
+        };
         /** PasswordLoginIn */
         PasswordLoginIn: {
             /** Password */
@@ -1496,6 +2528,51 @@ export interface components {
             /** Phone */
             phone: string;
             /** Sms Code */
+            sms_code: string;
+        };
+        /** PermissionEntry */
+        PermissionEntry: {
+            /** Code */
+            code: string;
+            /** Implies */
+            implies: string[];
+            label: components["schemas"]["Label"];
+        };
+        /** PhoneChangeIn */
+        PhoneChangeIn: {
+            /** New Phone */
+            new_phone: string;
+            /**
+             * Sms Code
+             * @description Sent to the new phone (change_phone).
+             */
+            sms_code: string;
+            /** Ticket */
+            ticket: string;
+        };
+        /** PhoneChanged */
+        PhoneChanged: {
+            /** Phone Masked */
+            phone_masked: string;
+            /** Sessions Revoked */
+            sessions_revoked: number;
+        };
+        /** PhoneTicketRead */
+        PhoneTicketRead: {
+            /** Expires In S */
+            expires_in_s: number;
+            /**
+             * Ticket
+             * @description Give it to POST /api/v1/auth/phone within expires_in_s, in this session.
+             */
+            ticket: string;
+        };
+        /** PhoneVerifyCurrentIn */
+        PhoneVerifyCurrentIn: {
+            /**
+             * Sms Code
+             * @description Sent to the current phone (change_phone).
+             */
             sms_code: string;
         };
         /**
@@ -1569,6 +2646,61 @@ export interface components {
             /** Version */
             version: string;
         };
+        /** ProfileRead */
+        ProfileRead: {
+            /**
+             * Avatar Source
+             * @description upload, wecom, or null.
+             */
+            avatar_source: string | null;
+            /**
+             * Avatar Url
+             * @description The uploaded avatar (GET /api/v1/auth/profile/avatar, owner only) or the WeCom avatar.
+             */
+            avatar_url: string | null;
+            /** Company Name */
+            company_name: string | null;
+            /** Corp Id */
+            corp_id: string | null;
+            /**
+             * Display Name
+             * @description The user's own name, else the linked WeCom member's name.
+             */
+            display_name: string | null;
+            /**
+             * Display Name Source
+             * @description own, wecom, or null.
+             */
+            display_name_source: string | null;
+            /** Has Password */
+            has_password: boolean;
+            /** Phone Masked */
+            phone_masked: string | null;
+            role: components["schemas"]["Role"] | null;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+            /**
+             * Wecom Gender
+             * @description Exactly as WeCom returned it (1 male, 2 female); shown only, used by nothing.
+             */
+            wecom_gender: string | null;
+            /**
+             * Wecom Userid Masked
+             * @description The WeCom account (UserID), masked.
+             */
+            wecom_userid_masked: string | null;
+        };
+        /** ProfileUpdate */
+        ProfileUpdate: {
+            /**
+             * Display Name
+             * @description 1–30 characters after trimming, no control characters; null: use the WeCom name.
+             */
+            display_name?: string | null;
+        };
         /** PurposeStateRead */
         PurposeStateRead: {
             /** Label En */
@@ -1628,6 +2760,11 @@ export interface components {
             sms_code: string;
         };
         /**
+         * RelationStatus
+         * @enum {string}
+         */
+        RelationStatus: "active" | "customer_deleted_member" | "member_deleted_customer" | "transferred" | "removed";
+        /**
          * Rename
          * @description A new name, a new order, or both.
          */
@@ -1648,12 +2785,85 @@ export interface components {
             /** Trigger */
             trigger: string;
         };
+        /** RevealRead */
+        RevealRead: {
+            /** Items */
+            items: components["schemas"]["RevealedMobiles"][];
+        };
+        /** RevealedMobiles */
+        RevealedMobiles: {
+            /**
+             * Follow Id
+             * Format: uuid
+             */
+            follow_id: string;
+            /** Member Userid */
+            member_userid: string;
+            /** Remark Mobiles */
+            remark_mobiles: string[];
+        };
         /**
          * Role
          * @description A member's role in a tenant. The creator is also an admin; roles' permissions come later.
          * @enum {string}
          */
         Role: "creator" | "admin" | "member";
+        /** RoleAssign */
+        RoleAssign: {
+            /**
+             * Role
+             * @description a built-in key (admin, member) or a role id
+             */
+            role: string;
+        };
+        /** RoleCreate */
+        RoleCreate: {
+            data_scope: components["schemas"]["DataScope"];
+            /** Name */
+            name: string;
+            /** Permissions */
+            permissions: string[];
+        };
+        /** RoleList */
+        RoleList: {
+            /** Items */
+            items: components["schemas"]["RoleRead"][];
+        };
+        /**
+         * RoleRead
+         * @description ``id``: ``creator``, ``admin`` or ``member`` for a built-in role, the UUID of a custom one.
+         */
+        RoleRead: {
+            /** Builtin */
+            builtin: boolean;
+            /** Created At */
+            created_at: string | null;
+            data_scope: components["schemas"]["DataScope"];
+            /** Id */
+            id: string;
+            /**
+             * Member Count
+             * @description members holding a custom role; None for built-ins
+             */
+            member_count: number | null;
+            /** Name */
+            name: string;
+            /** Permissions */
+            permissions: string[];
+            /** Updated At */
+            updated_at: string | null;
+        };
+        /**
+         * RoleUpdate
+         * @description Only the fields sent change.
+         */
+        RoleUpdate: {
+            data_scope?: components["schemas"]["DataScope"] | null;
+            /** Name */
+            name?: string | null;
+            /** Permissions */
+            permissions?: string[] | null;
+        };
         /** ScheduleDayIn */
         ScheduleDayIn: {
             /**
@@ -1683,6 +2893,21 @@ export interface components {
             name_en: string | null;
             /** Name Zh */
             name_zh: string;
+        };
+        /** ScopeEntry */
+        ScopeEntry: {
+            code: components["schemas"]["DataScope"];
+            label: components["schemas"]["Label"];
+        };
+        /** ScopeRuleEntry */
+        ScopeRuleEntry: {
+            label: components["schemas"]["Label"];
+            /** Owner */
+            owner: string;
+            /** Permission */
+            permission: string;
+            /** Resource */
+            resource: string;
         };
         /** SessionList */
         SessionList: {
@@ -1744,17 +2969,6 @@ export interface components {
          * @enum {string}
          */
         SmsPurpose: "register" | "login" | "reset_password" | "change_phone";
-        /**
-         * SyncIn
-         * @description ``full``: read every member's details again (otherwise only new, changed or stale ones).
-         */
-        SyncIn: {
-            /**
-             * Full
-             * @default false
-             */
-            full: boolean;
-        };
         /** TableRead */
         TableRead: {
             /** Columns */
@@ -1961,6 +3175,50 @@ export interface components {
             /** Transfer Zh */
             transfer_zh: string;
         };
+        /** TimelineItem */
+        TimelineItem: {
+            /** Follow Id */
+            follow_id: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Member Id */
+            member_id: string | null;
+            /**
+             * Occurred At
+             * Format: date-time
+             */
+            occurred_at: string;
+            /** Reason */
+            reason: string | null;
+            /** Source */
+            source: string;
+            /** Tag Id */
+            tag_id: string | null;
+        };
+        /** Trend */
+        Trend: {
+            /** Items */
+            items: components["schemas"]["TrendPoint"][];
+        };
+        /** TrendPoint */
+        TrendPoint: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Joins */
+            joins: number;
+            /** Quits */
+            quits: number;
+            /** Size */
+            size: number;
+        };
         /** ValidationError */
         ValidationError: {
             /** Context */
@@ -2017,6 +3275,91 @@ export interface components {
             /** Year */
             year: number;
         };
+        /** MeRead */
+        huike__account__schemas__MeRead: {
+            /** Phone Masked */
+            phone_masked: string | null;
+            /**
+             * Policy Acceptance Required
+             * @description A policy version the user must accept (POST /api/v1/privacy/consents) before other routes answer; null when none.
+             */
+            policy_acceptance_required: string | null;
+            role: components["schemas"]["Role"] | null;
+            /**
+             * Session Id
+             * Format: uuid
+             */
+            session_id: string;
+            tenant: components["schemas"]["TenantRef"];
+            /** User Id */
+            user_id: string | null;
+            /** Wecom Linked */
+            wecom_linked: boolean;
+        };
+        /** TagRef */
+        huike__external_contact__schemas__TagRef: {
+            /**
+             * Group Id
+             * Format: uuid
+             */
+            group_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /**
+         * SyncIn
+         * @description ``full``: read every group with groupchat/get (otherwise only new, changed or stale ones).
+         */
+        huike__group_chat__schemas__SyncIn: {
+            /**
+             * Full
+             * @default false
+             */
+            full: boolean;
+        };
+        /** TagRef */
+        huike__group_chat__schemas__TagRef: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /**
+         * SyncIn
+         * @description ``full``: read every member's details again (otherwise only new, changed or stale ones).
+         */
+        huike__member__schemas__SyncIn: {
+            /**
+             * Full
+             * @default false
+             */
+            full: boolean;
+        };
+        /**
+         * MeRead
+         * @description What the console needs to hide what the user may not do.
+         */
+        huike__permission__schemas__MeRead: {
+            /** Apps */
+            apps: string[];
+            data_scope: components["schemas"]["DataScope"];
+            /** Member Id */
+            member_id: string | null;
+            /**
+             * Permissions
+             * @description function permissions (closure), sorted
+             */
+            permissions: string[];
+            role: components["schemas"]["RoleRead"] | null;
+        };
         /** PurposeRead */
         huike__privacy__policy__schemas__PurposeRead: {
             /** Code */
@@ -2051,6 +3394,162 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    "alerts:list_alerts": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                unread_only?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertPage"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "alerts:read_all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactCount"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "alerts:read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alert_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "audit:list": {
         parameters: {
             query?: {
@@ -2253,7 +3752,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeRead"];
+                    "application/json": components["schemas"]["huike__account__schemas__MeRead"];
                 };
             };
             /** @description Unauthorized */
@@ -2313,7 +3812,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeRead"];
+                    "application/json": components["schemas"]["huike__account__schemas__MeRead"];
                 };
             };
             /** @description Bad Request */
@@ -2468,7 +3967,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeRead"];
+                    "application/json": components["schemas"]["huike__account__schemas__MeRead"];
                 };
             };
             /** @description Unauthorized */
@@ -2482,6 +3981,75 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:change_password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChangeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordChanged"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2540,6 +4108,402 @@ export interface operations {
             };
         };
     };
+    "auth:change_phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PhoneChangeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhoneChanged"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:verify_current_phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PhoneVerifyCurrentIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhoneTicketRead"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:get_profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:update_profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfileUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:get_avatar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                    "image/png": unknown;
+                    "image/webp": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:upload_avatar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description PNG, JPEG or WebP (by its bytes), ≤ 2 MB, ≤ 4096 px a side.
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:delete_avatar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "auth:register": {
         parameters: {
             query?: never;
@@ -2559,7 +4523,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeRead"];
+                    "application/json": components["schemas"]["huike__account__schemas__MeRead"];
                 };
             };
             /** @description Bad Request */
@@ -3119,6 +5083,1037 @@ export interface operations {
             };
         };
     };
+    "external_contacts:list_contacts": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                order?: string;
+                tag_any?: string[] | null;
+                tag_all?: string[] | null;
+                tag_none?: string[] | null;
+                owner_id?: string[] | null;
+                department_id?: string | null;
+                added_from?: string | null;
+                added_to?: string | null;
+                add_way?: number[] | null;
+                state?: string[] | null;
+                contact_type?: components["schemas"]["ContactType"] | null;
+                status?: components["schemas"]["ContactStatus"] | null;
+                keyword?: string | null;
+                mobile?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CursorPage_ContactRead_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "external_contacts:bulk_tag": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkTagIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "external_contacts:count": {
+        parameters: {
+            query?: {
+                tag_any?: string[] | null;
+                tag_all?: string[] | null;
+                tag_none?: string[] | null;
+                owner_id?: string[] | null;
+                department_id?: string | null;
+                added_from?: string | null;
+                added_to?: string | null;
+                add_way?: number[] | null;
+                state?: string[] | null;
+                contact_type?: components["schemas"]["ContactType"] | null;
+                status?: components["schemas"]["ContactStatus"] | null;
+                keyword?: string | null;
+                mobile?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactCount"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "external_contacts:export_csv": {
+        parameters: {
+            query?: {
+                tag_any?: string[] | null;
+                tag_all?: string[] | null;
+                tag_none?: string[] | null;
+                owner_id?: string[] | null;
+                department_id?: string | null;
+                added_from?: string | null;
+                added_to?: string | null;
+                add_way?: number[] | null;
+                state?: string[] | null;
+                contact_type?: components["schemas"]["ContactType"] | null;
+                status?: components["schemas"]["ContactStatus"] | null;
+                keyword?: string | null;
+                mobile?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "external_contacts:export_xlsx": {
+        parameters: {
+            query?: {
+                tag_any?: string[] | null;
+                tag_all?: string[] | null;
+                tag_none?: string[] | null;
+                owner_id?: string[] | null;
+                department_id?: string | null;
+                added_from?: string | null;
+                added_to?: string | null;
+                add_way?: number[] | null;
+                state?: string[] | null;
+                contact_type?: components["schemas"]["ContactType"] | null;
+                status?: components["schemas"]["ContactStatus"] | null;
+                keyword?: string | null;
+                mobile?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "external_contacts:sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "external_contacts:get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                external_contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactDetail"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "external_contacts:reveal_mobiles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                external_contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevealRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "external_contacts:edit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                follow_relation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FollowRelationEdit"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactDetail"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "group_chats:list_tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupTagList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "group_chats:create_tag": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GroupTagIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupTagRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "group_chats:delete_tag": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group_chat_tag_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "group_chats:update_tag": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group_chat_tag_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GroupTagUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupTagRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "group_chats:list_groups": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                owner_id?: string[] | null;
+                keyword?: string | null;
+                tag_id?: string[] | null;
+                created_from?: string | null;
+                created_to?: string | null;
+                status?: components["schemas"]["GroupStatus"][] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupChatPage"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "group_chats:sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["huike__group_chat__schemas__SyncIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "group_chats:get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group_chat_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupChatDetail"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "group_chats:set_tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group_chat_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GroupTagsSet"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupChatDetail"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "group_chats:trend": {
+        parameters: {
+            query?: {
+                days?: number;
+            };
+            header?: never;
+            path: {
+                group_chat_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trend"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "jobs:list": {
         parameters: {
             query?: {
@@ -3349,7 +6344,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["SyncIn"] | null;
+                "application/json": components["schemas"]["huike__member__schemas__SyncIn"] | null;
             };
         };
         responses: {
@@ -3525,6 +6520,77 @@ export interface operations {
             };
         };
     };
+    "permissions:assign_role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                member_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleAssign"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberRoleRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "system:meta": {
         parameters: {
             query?: never;
@@ -3541,6 +6607,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Meta"];
+                };
+            };
+        };
+    };
+    "permissions:catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "permissions:me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["huike__permission__schemas__MeRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3978,6 +7120,310 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "roles:list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "roles:create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "roles:get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a built-in key (creator, admin, member) or a role id */
+                role: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "roles:delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a built-in key (creator, admin, member) or a role id */
+                role: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "roles:update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a built-in key (creator, admin, member) or a role id */
+                role: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

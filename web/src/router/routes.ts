@@ -31,6 +31,10 @@ declare module 'vue-router' {
     icon?: Component
     /** Reachable without a session (login, registration, password reset). */
     public?: boolean
+    /** Shown in the menu only to users holding any of these permissions (the server still decides). */
+    permissions?: readonly string[]
+    /** Not in the side menu (reached from elsewhere, e.g. the user menu). */
+    hidden?: boolean
   }
 }
 
@@ -54,8 +58,14 @@ export const menuGroups: readonly MenuGroup[] = [
 const ComingSoon = () => import('@/components/ComingSoon.vue')
 
 /** A page that is not built yet: the shared "coming soon" view. */
-function planned(path: string, name: string, page: PageKey, group: GroupKey): RouteRecordRaw {
-  return { path, name, component: ComingSoon, meta: { titleKey: `pages.${page}`, group } }
+function planned(
+  path: string,
+  name: string,
+  page: PageKey,
+  group: GroupKey,
+  permissions?: readonly string[],
+): RouteRecordRaw {
+  return { path, name, component: ComingSoon, meta: { titleKey: `pages.${page}`, group, permissions } }
 }
 
 /** A built settings page. */
@@ -64,8 +74,9 @@ function settingsPage(
   name: string,
   page: PageKey,
   component: RouteRecordSingleView['component'],
+  permissions?: readonly string[],
 ): RouteRecordRaw {
-  return { path, name, component, meta: { titleKey: `pages.${page}`, group: 'settings' } }
+  return { path, name, component, meta: { titleKey: `pages.${page}`, group: 'settings', permissions } }
 }
 
 /** Console pages (children of the layout), in menu order. Paths are relative to `/`. */
@@ -76,30 +87,41 @@ export const pageRoutes: RouteRecordRaw[] = [
     component: () => import('@/domains/dashboard/views/DashboardView.vue'),
     meta: { titleKey: 'pages.dashboard', icon: Odometer },
   },
-  planned('acquisition/contact-ways', 'acquisition.contact-ways', 'contactWays', 'acquisition'),
-  planned('acquisition/group-codes', 'acquisition.group-codes', 'groupCodes', 'acquisition'),
-  planned('acquisition/welcome-messages', 'acquisition.welcome-messages', 'welcomeMessages', 'acquisition'),
-  planned('customers/list', 'customers.list', 'customerList', 'customers'),
-  planned('customers/tags', 'customers.tags', 'customerTags', 'customers'),
-  planned('customers/lost', 'customers.lost', 'lostCustomers', 'customers'),
-  planned('customers/handover', 'customers.handover', 'handover', 'customers'),
-  planned('groups/list', 'groups.list', 'groupList', 'groups'),
-  planned('groups/tags', 'groups.tags', 'groupTags', 'groups'),
-  planned('groups/stats', 'groups.stats', 'groupStats', 'groups'),
-  planned('outreach/mass-messages', 'outreach.mass-messages', 'massMessages', 'outreach'),
-  planned('outreach/group-messages', 'outreach.group-messages', 'groupMessages', 'outreach'),
-  planned('outreach/moments', 'outreach.moments', 'moments', 'outreach'),
-  planned('marketing/materials', 'marketing.materials', 'materials', 'marketing'),
-  planned('marketing/campaigns', 'marketing.campaigns', 'campaigns', 'marketing'),
-  planned('data/overview', 'data.overview', 'dataOverview', 'data'),
-  planned('data/members', 'data.members', 'memberStats', 'data'),
-  settingsPage('settings/wecom', 'settings.wecom', 'wecom', () => import('@/domains/settings/views/WeComView.vue')),
-  planned('settings/members', 'settings.members', 'members', 'settings'),
-  planned('settings/roles', 'settings.roles', 'roles', 'settings'),
-  settingsPage('settings/jobs', 'settings.jobs', 'jobs', () => import('@/domains/settings/views/JobCenterView.vue')),
+  planned('acquisition/contact-ways', 'acquisition.contact-ways', 'contactWays', 'acquisition', ['contact_ways.view']),
+  planned('acquisition/group-codes', 'acquisition.group-codes', 'groupCodes', 'acquisition', ['contact_ways.view']),
+  planned('acquisition/welcome-messages', 'acquisition.welcome-messages', 'welcomeMessages', 'acquisition', ['welcome.view']),
+  planned('customers/list', 'customers.list', 'customerList', 'customers', ['customers.view']),
+  {
+    path: 'customers/tags',
+    name: 'customers.tags',
+    component: () => import('@/domains/customer/views/TagsView.vue'),
+    meta: { titleKey: 'pages.customerTags', group: 'customers', permissions: ['customers.view', 'tags.manage'] },
+  },
+  planned('customers/lost', 'customers.lost', 'lostCustomers', 'customers', ['customers.view']),
+  planned('customers/handover', 'customers.handover', 'handover', 'customers', ['customers.edit']),
+  planned('groups/list', 'groups.list', 'groupList', 'groups', ['groups.view']),
+  planned('groups/tags', 'groups.tags', 'groupTags', 'groups', ['groups.view']),
+  planned('groups/stats', 'groups.stats', 'groupStats', 'groups', ['groups.view']),
+  planned('outreach/mass-messages', 'outreach.mass-messages', 'massMessages', 'outreach', ['mass_messages.view']),
+  planned('outreach/group-messages', 'outreach.group-messages', 'groupMessages', 'outreach', ['mass_messages.view']),
+  planned('outreach/moments', 'outreach.moments', 'moments', 'outreach', ['moments.view']),
+  planned('marketing/materials', 'marketing.materials', 'materials', 'marketing', ['materials.manage']),
+  planned('marketing/campaigns', 'marketing.campaigns', 'campaigns', 'marketing', ['materials.manage']),
+  planned('data/overview', 'data.overview', 'dataOverview', 'data', ['analytics.view']),
+  planned('data/members', 'data.members', 'memberStats', 'data', ['analytics.view']),
+  settingsPage('settings/wecom', 'settings.wecom', 'wecom', () => import('@/domains/settings/views/WeComView.vue'), ['wecom.manage']),
+  settingsPage('settings/members', 'settings.members', 'members', () => import('@/domains/settings/views/MembersView.vue'), ['members.view']),
+  settingsPage('settings/roles', 'settings.roles', 'roles', () => import('@/domains/settings/views/RolesView.vue'), ['roles.manage']),
+  settingsPage('settings/jobs', 'settings.jobs', 'jobs', () => import('@/domains/settings/views/JobCenterView.vue'), ['jobs.manage']),
   settingsPage('settings/privacy', 'settings.privacy', 'privacy', () => import('@/domains/settings/views/PrivacyView.vue')),
   settingsPage('settings/sessions', 'settings.sessions', 'sessions', () => import('@/domains/settings/views/SessionsView.vue')),
-  settingsPage('settings/audit', 'settings.audit', 'audit', () => import('@/domains/settings/views/AuditView.vue')),
+  settingsPage('settings/audit', 'settings.audit', 'audit', () => import('@/domains/settings/views/AuditView.vue'), ['audit.view']),
+  {
+    path: 'settings/profile',
+    name: 'settings.profile',
+    component: () => import('@/domains/account/views/ProfileView.vue'),
+    meta: { titleKey: 'pages.profile', group: 'settings', hidden: true },
+  },
   settingsPage('settings/calendar', 'settings.calendar', 'calendar', () => import('@/domains/settings/views/CalendarView.vue')),
 ]
 
@@ -147,6 +169,7 @@ export interface MenuItem {
   name: string
   titleKey: PageTitleKey
   icon?: Component
+  permissions?: readonly string[]
 }
 
 export interface MenuEntry {
@@ -156,7 +179,13 @@ export interface MenuEntry {
 }
 
 function toMenuItem(r: RouteRecordRaw): MenuItem {
-  return { path: `/${r.path}`, name: String(r.name), titleKey: r.meta!.titleKey!, icon: r.meta?.icon }
+  return {
+    path: `/${r.path}`,
+    name: String(r.name),
+    titleKey: r.meta!.titleKey!,
+    icon: r.meta?.icon,
+    permissions: r.meta?.permissions,
+  }
 }
 
 /** The side menu, derived from `pageRoutes` and `menuGroups`. */
@@ -164,9 +193,17 @@ export const menu: MenuEntry[] = [
   ...pageRoutes.filter((r) => !r.meta?.group).map((r) => ({ items: [toMenuItem(r)] })),
   ...menuGroups.map((group) => ({
     group,
-    items: pageRoutes.filter((r) => r.meta?.group === group.key).map(toMenuItem),
+    items: pageRoutes.filter((r) => r.meta?.group === group.key && !r.meta.hidden).map(toMenuItem),
   })),
 ]
+
+/** The menu without the pages the user may not use (`can` is the session store's); empty groups go. */
+export function visibleMenu(can: (permission: string) => boolean): MenuEntry[] {
+  const allowed = (item: MenuItem) => !item.permissions || item.permissions.some(can)
+  return menu
+    .map((entry) => ({ ...entry, items: entry.items.filter(allowed) }))
+    .filter((entry) => entry.items.length > 0)
+}
 
 export function findGroup(key: GroupKey | undefined): MenuGroup | undefined {
   return key ? menuGroups.find((g) => g.key === key) : undefined

@@ -26,7 +26,9 @@ async def require_admin(ctx: CurrentTenant) -> TenantContext:
     """The hook point for "tenant admins only". Roles do not exist yet (they come with the accounts
     issue), so today it lets any signed-in session of the tenant through; once roles exist this
     function checks the admin role and raises ``Forbidden``, and every audit route follows."""
-    return ctx
+    from huike.permission.service import check  # roles: audit.view, else 403 permission.denied
+
+    return check(ctx, "audit.view")
 
 
 TenantAdmin = Annotated[TenantContext, Depends(require_admin)]

@@ -1,0 +1,433 @@
+"""Queries of the customer domain; every statement starts from the tenant.
+
+Reads of members, departments and tags (to resolve a department to its members, a UserID to a
+member row, a WeCom tag id to a tag) are plain SELECTs joined here for speed at scale; nothing of
+those domains is written from here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from huike.core.repository import TenantRepository
+from huike.core.tasks import Job, JobStatus
+from huike.core.tenancy import TenantContext
+from huike.external_contact.filters import Resolved, after, clauses
+from huike.external_contact.models import (
+    Alert,
+    BulkTagOperation,
+    ContactEvent,
+    ContactSyncState,
+    ContactTag,
+    ExternalContact,
+    FollowRelation,
+    KeywordToken,
+    RemarkMobile,
+)
+from huike.member.models import Department, Member, MemberDepartment
+from huike.tag.models import Tag
+
+SYNC_TASK = "external_contact.sync_from_wecom"
+BULK_TAG_TASK = "external_contact.bulk_tag"
+CHUNK = 500
+
+
+async def visible_member_ids(session: AsyncSession, ctx: TenantContext) -> Sequence[uuid.UUID] | None:
+    """The data scope: the members whose customers ``ctx`` may see, or None for every customer.
+
+    The single place scopes narrow the customer domain (lists, counts, exports, details, bulk
+    selections): the permission domain's ``visible_member_ids``. Jobs and callbacks
+    (``ctx.is_system``) act for WeCom and see everything.
+    """
+    if ctx.is_system:
+        return None
+    from huike.permission import service as permission
+
+    found = await permission.visible_member_ids(session, ctx)
+    return None if found is None else sorted(found)
+
+
+class ContactRepository(TenantRepository[ExternalContact]):
+    model = ExternalContact
+
+    async def by_external_userids(self, external_userids: Iterable[str]) -> dict[str, ExternalContact]:
+        wanted = list(set(external_userids))
+        found: dict[str, ExternalContact] = {}
+        for start in range(0, len(wanted), CHUNK):
+            rows = await self.session.execute(
+                self.select().where(ExternalContact.external_userid.in_(wanted[start : start + CHUNK]))
+            )
+            found.update({row.external_userid: row for row in rows.scalars()})
+        return found
+
+    async def by_ids(self, ids: Iterable[uuid.UUID]) -> Sequence[ExternalContact]:
+        wanted = list(set(ids))
+        if not wanted:
+            return []
+        return (
+            (await self.session.execute(self.select().where(ExternalContact.id.in_(wanted)))).scalars().all()
+        )
+
+    async def by_external_userid(self, external_userid: str) -> ExternalContact | None:
+        return (await self.by_external_userids([external_userid])).get(external_userid)
+
+    async def page(
+        self, filters: Resolved, *, cursor: tuple[Any, uuid.UUID] | None, limit: int, descending: bool
+    ) -> Sequence[ExternalContact]:
+        statement = select(ExternalContact).where(*clauses(filters))
+        if cursor is not None:
+            statement = statement.where(after(cursor[0], cursor[1], descending=descending))
+        if descending:
+            statement = statement.order_by(ExternalContact.added_at.desc(), ExternalContact.id.desc())
+        else:
+            statement = statement.order_by(ExternalContact.added_at, ExternalContact.id)
+        return (await self.session.execute(statement.limit(limit))).scalars().all()
+
+    async def count(self, filters: Resolved) -> int:
+        statement = select(func.count()).select_from(ExternalContact).where(*clauses(filters))
+        return int(await self.session.scalar(statement) or 0)
+
+
+class FollowRepository(TenantRepository[FollowRelation]):
+    model = FollowRelation
+
+    async def of_contacts(self, contact_ids: Sequence[uuid.UUID]) -> list[FollowRelation]:
+        found: list[FollowRelation] = []
+        ids = list(contact_ids)
+        for start in range(0, len(ids), CHUNK):
+            rows = await self.session.execute(
+                self.select()
+                .where(FollowRelation.contact_id.in_(ids[start : start + CHUNK]))
+                .order_by(FollowRelation.added_at, FollowRelation.id)
+            )
+            found.extend(rows.scalars())
+        return found
+
+    async def of_contact(self, contact_id: uuid.UUID, userid: str) -> FollowRelation | None:
+        statement = self.select().where(
+            FollowRelation.contact_id == contact_id, FollowRelation.member_userid == userid
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def mark_seen(self, ids: Sequence[uuid.UUID], run_id: uuid.UUID) -> None:
+        for start in range(0, len(ids), CHUNK):
+            await self.session.execute(
+                update(FollowRelation)
+                .where(
+                    FollowRelation.tenant_id == self.ctx.tenant_id,
+                    FollowRelation.id.in_(ids[start : start + CHUNK]),
+                )
+                .values(seen_run=run_id, updated_at=FollowRelation.updated_at)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def not_seen(
+        self, run_id: uuid.UUID, userids: Sequence[str], started_at: Any, *, limit: int
+    ) -> Sequence[FollowRelation]:
+        """Live relations of the listed members that the run did not see and nothing confirmed since."""
+        statement = (
+            self.select()
+            .where(
+                FollowRelation.status.in_(["active", "customer_deleted_member"]),
+                (FollowRelation.seen_run.is_(None)) | (FollowRelation.seen_run != run_id),
+                (FollowRelation.confirmed_at.is_(None)) | (FollowRelation.confirmed_at < started_at),
+                FollowRelation.member_userid.in_(list(userids)),
+            )
+            .order_by(FollowRelation.id)
+            .limit(limit)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def statuses(self, contact_id: uuid.UUID) -> list[str]:
+        rows = await self.session.execute(
+            select(FollowRelation.status).where(
+                FollowRelation.tenant_id == self.ctx.tenant_id, FollowRelation.contact_id == contact_id
+            )
+        )
+        return list(rows.scalars())
+
+
+class MobileRepository(TenantRepository[RemarkMobile]):
+    model = RemarkMobile
+
+    async def of_follows(self, follow_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[RemarkMobile]]:
+        found: dict[uuid.UUID, list[RemarkMobile]] = {}
+        ids = list(follow_ids)
+        for start in range(0, len(ids), CHUNK):
+            rows = await self.session.execute(
+                self.select()
+                .where(RemarkMobile.follow_id.in_(ids[start : start + CHUNK]))
+                .order_by(RemarkMobile.follow_id, RemarkMobile.position)
+            )
+            for row in rows.scalars():
+                found.setdefault(row.follow_id, []).append(row)
+        return found
+
+    async def clear(self, follow_id: uuid.UUID) -> None:
+        await self.session.execute(
+            delete(RemarkMobile).where(
+                RemarkMobile.tenant_id == self.ctx.tenant_id, RemarkMobile.follow_id == follow_id
+            )
+        )
+
+
+class TagLinkRepository(TenantRepository[ContactTag]):
+    model = ContactTag
+
+    async def of_follows(self, follow_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
+        found: dict[uuid.UUID, set[uuid.UUID]] = {}
+        ids = list(follow_ids)
+        for start in range(0, len(ids), CHUNK):
+            rows = await self.session.execute(
+                select(ContactTag.follow_id, ContactTag.tag_id).where(
+                    ContactTag.tenant_id == self.ctx.tenant_id,
+                    ContactTag.follow_id.in_(ids[start : start + CHUNK]),
+                )
+            )
+            for follow_id, tag_id in rows:
+                found.setdefault(follow_id, set()).add(tag_id)
+        return found
+
+    async def remove(self, follow_id: uuid.UUID, tag_ids: Iterable[uuid.UUID]) -> None:
+        wanted = list(tag_ids)
+        if wanted:
+            await self.session.execute(
+                delete(ContactTag).where(
+                    ContactTag.tenant_id == self.ctx.tenant_id,
+                    ContactTag.follow_id == follow_id,
+                    ContactTag.tag_id.in_(wanted),
+                )
+            )
+
+    async def usage(self) -> dict[uuid.UUID, int]:
+        rows = await self.session.execute(
+            select(ContactTag.tag_id, func.count())
+            .join(FollowRelation, FollowRelation.id == ContactTag.follow_id)
+            .where(
+                ContactTag.tenant_id == self.ctx.tenant_id,
+                FollowRelation.status.in_(["active", "customer_deleted_member"]),
+            )
+            .group_by(ContactTag.tag_id)
+        )
+        return {tag_id: int(count) for tag_id, count in rows}
+
+
+class EventRepository(TenantRepository[ContactEvent]):
+    model = ContactEvent
+
+    async def of_contact(self, contact_id: uuid.UUID, *, limit: int = 200) -> Sequence[ContactEvent]:
+        statement = (
+            self.select()
+            .where(ContactEvent.contact_id == contact_id)
+            .order_by(ContactEvent.occurred_at.desc(), ContactEvent.id.desc())
+            .limit(limit)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
+
+class KeywordRepository:
+    def __init__(self, session: AsyncSession, ctx: TenantContext) -> None:
+        self.session, self.ctx = session, ctx
+
+    async def replace(self, contact_id: uuid.UUID, tokens: Iterable[str], *, new: bool) -> None:
+        if not new:
+            await self.session.execute(
+                delete(KeywordToken).where(
+                    KeywordToken.tenant_id == self.ctx.tenant_id, KeywordToken.contact_id == contact_id
+                )
+            )
+        rows = [
+            {"tenant_id": self.ctx.tenant_id, "token": t, "contact_id": contact_id}
+            for t in sorted(set(tokens))
+        ]
+        if rows:
+            from sqlalchemy import insert
+
+            await self.session.execute(insert(KeywordToken), rows)
+
+
+class SyncStateRepository(TenantRepository[ContactSyncState]):
+    model = ContactSyncState
+
+    async def current(self) -> ContactSyncState | None:
+        return (await self.session.execute(self.select())).scalar_one_or_none()
+
+    async def running_job(self, kind: str = SYNC_TASK) -> Job | None:
+        statement = (
+            select(Job)
+            .where(
+                Job.tenant_id == self.ctx.tenant_id,
+                Job.kind == kind,
+                Job.status.in_([JobStatus.queued, JobStatus.running]),
+            )
+            .order_by(Job.created_at.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(statement)).scalars().first()
+
+
+class BulkTagRepository(TenantRepository[BulkTagOperation]):
+    model = BulkTagOperation
+
+
+class AlertRepository(TenantRepository[Alert]):
+    model = Alert
+
+    async def page(
+        self, user_id: uuid.UUID, *, cursor: tuple[Any, uuid.UUID] | None, limit: int, unread_only: bool
+    ) -> Sequence[Alert]:
+        statement = self.select().where(Alert.user_id == user_id)
+        if unread_only:
+            statement = statement.where(Alert.read_at.is_(None))
+        if cursor is not None:
+            statement = statement.where(
+                (Alert.created_at < cursor[0]) | ((Alert.created_at == cursor[0]) & (Alert.id < cursor[1]))
+            )
+        statement = statement.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def unread(self, user_id: uuid.UUID) -> int:
+        statement = (
+            select(func.count())
+            .select_from(Alert)
+            .where(Alert.tenant_id == self.ctx.tenant_id, Alert.user_id == user_id, Alert.read_at.is_(None))
+        )
+        return int(await self.session.scalar(statement) or 0)
+
+    async def mark_all_read(self, user_id: uuid.UUID, now: Any) -> int:
+        from huike.core.db import rowcount
+
+        result = await self.session.execute(
+            update(Alert)
+            .where(Alert.tenant_id == self.ctx.tenant_id, Alert.user_id == user_id, Alert.read_at.is_(None))
+            .values(read_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result)
+
+
+# --- reads of other domains' tables (see the module's docstring) -----------------------------------
+
+
+async def member_ids_by_userid(
+    session: AsyncSession, ctx: TenantContext, userids: Iterable[str]
+) -> dict[str, uuid.UUID]:
+    wanted = list(set(userids))
+    found: dict[str, uuid.UUID] = {}
+    for start in range(0, len(wanted), CHUNK):
+        rows = await session.execute(
+            select(Member.wecom_userid, Member.id).where(
+                Member.tenant_id == ctx.tenant_id, Member.wecom_userid.in_(wanted[start : start + CHUNK])
+            )
+        )
+        found.update({str(userid): member_id for userid, member_id in rows.all()})
+    return found
+
+
+async def admin_user_ids(session: AsyncSession, ctx: TenantContext, roles: Sequence[str]) -> list[uuid.UUID]:
+    from huike.account.models import Membership
+
+    rows = await session.execute(
+        select(Membership.user_id).where(
+            Membership.tenant_id == ctx.tenant_id, Membership.role.in_(list(roles))
+        )
+    )
+    return list(rows.scalars())
+
+
+async def member_user_ids(
+    session: AsyncSession, ctx: TenantContext, member_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """{member id: Huike user id} of the members who activated an account."""
+    wanted = [m for m in set(member_ids) if m is not None]
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Member.id, Member.user_id).where(
+            Member.tenant_id == ctx.tenant_id, Member.id.in_(wanted), Member.user_id.is_not(None)
+        )
+    )
+    return {member_id: user_id for member_id, user_id in rows if user_id is not None}
+
+
+async def members_by_id(
+    session: AsyncSession, ctx: TenantContext, member_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Member]:
+    wanted = list({m for m in member_ids if m is not None})
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Member).where(Member.tenant_id == ctx.tenant_id, Member.id.in_(wanted))
+    )
+    return {row.id: row for row in rows.scalars()}
+
+
+async def department_member_ids(
+    session: AsyncSession, ctx: TenantContext, department_id: uuid.UUID
+) -> list[uuid.UUID]:
+    """Members of the department and of every department below it (an unknown id: nobody)."""
+    departments = (
+        await session.execute(
+            select(Department.id, Department.wecom_id, Department.parent_wecom_id).where(
+                Department.tenant_id == ctx.tenant_id, Department.deleted_at.is_(None)
+            )
+        )
+    ).all()
+    root = next((wecom_id for row_id, wecom_id, _ in departments if row_id == department_id), None)
+    if root is None:
+        return []
+    children: dict[int, list[int]] = {}
+    for _, wecom_id, parent in departments:
+        if wecom_id != parent:
+            children.setdefault(parent, []).append(wecom_id)
+    wanted, todo = {root}, [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in wanted:
+                wanted.add(child)
+                todo.append(child)
+    rows = await session.execute(
+        select(MemberDepartment.member_id)
+        .where(
+            MemberDepartment.tenant_id == ctx.tenant_id,
+            MemberDepartment.department_wecom_id.in_(sorted(wanted)),
+        )
+        .distinct()
+    )
+    return list(rows.scalars())
+
+
+async def tags_by_wecom_id(
+    session: AsyncSession, ctx: TenantContext, wecom_ids: Iterable[str]
+) -> dict[str, uuid.UUID]:
+    wanted = list(set(wecom_ids))
+    if not wanted:
+        return {}
+    found: dict[str, uuid.UUID] = {}
+    for start in range(0, len(wanted), CHUNK):
+        rows = await session.execute(
+            select(Tag.wecom_id, Tag.id).where(
+                Tag.tenant_id == ctx.tenant_id,
+                Tag.deleted.is_(False),
+                Tag.wecom_id.in_(wanted[start : start + CHUNK]),
+            )
+        )
+        found.update({str(wecom_id): tag_id for wecom_id, tag_id in rows})
+    return found
+
+
+async def live_tags(
+    session: AsyncSession, ctx: TenantContext, tag_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Tag]:
+    wanted = list(set(tag_ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Tag).where(Tag.tenant_id == ctx.tenant_id, Tag.deleted.is_(False), Tag.id.in_(wanted))
+    )
+    return {row.id: row for row in rows.scalars()}

@@ -1,0 +1,947 @@
+"""Customer groups (客户群): the full sync from WeCom, change_external_chat callbacks, the list and detail
+views, daily statistics, and the tenant's own group tags.
+
+What the policy lets us keep
+----------------------------
+§一（二）5.4 covers managing customer groups (welcome material, handing resigned members' groups to
+others) and 5.3 messaging them; 5.2 covers customers' lists, nicknames, remarks and tags. So Huike keeps
+what managing a group needs: the group (chat_id, name, owner, creation time, status, member_version)
+and who is in it (UserID or ExternalUserID, member or customer, join scene and time, the inviting
+member, when they left). groupchat/get is called with ``need_name=0`` and these are dropped on
+arrival: members' names, group nicknames, unionid, the join way ``state``, the admin list and the
+group notice (群公告, free text of the owner's that the policy does not name). A customer's nickname
+belongs to the external-contact domain (5.2), not to each group.
+
+Full sync (``group_chat.sync_from_wecom``, a durable job; resumable from :class:`GroupChatSyncState`)
+----------------------------------------------------------------------------------------------------
+1. *owners*: the customer-contact members (get_follow_user_list) ∪ the members Huike knows ∪ the
+   owners of live groups (a resigned owner's groups still list), in UserID order.
+2. *listing*: groupchat/list per batch of ``OWNER_BATCH`` (100) owners, cursor-paged: WeCom refuses
+   more than 100 owners, and an unfiltered list over a scope above 1000 people fails with 81017.
+   Each listed group is read with groupchat/get when it is new, its status changed, or its details are
+   older than ``DETAILS_TTL`` (every group with ``full``); a read whose member_version equals the
+   stored one does not touch the members. Each page ends with a checkpoint (owner batch + cursor).
+3. *reconcile*: live groups the run did not list and nothing confirmed since it started are
+   dismissed.
+
+A rerun when nothing changed makes the list calls only, no groupchat/get, and writes one bulk "seen"
+update a page.
+
+Callbacks (change_external_chat)
+--------------------------------
+``create``, ``change_owner`` and ``change_name`` re-read the group. ``add_member``/``del_member`` are
+applied from MemChangeList without a call while the stored member_version equals LastMemVer (and,
+for joins, every id is recognisably a member or a customer); otherwise the group is re-read. An event
+whose CurMemVer is already stored changes nothing. ``change_notice`` only advances ``event_time`` (the
+notice is not kept). ``dismiss`` marks the group dismissed; events older than a dismissal are ignored,
+and a re-read answered with 86003 dismisses. Joins and quits are counted per event and person into
+``group_chat_member_changes`` (unique by CurMemVer), so a duplicate counts nothing and events count in
+any order. Only events count joins and quits: a full sync corrects membership and size, not history.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from huike.core.db import insert_ignore, rowcount, utcnow
+from huike.core.errors import NotFound
+from huike.core.pagination import InvalidCursor, decode_cursor, encode_cursor
+from huike.core.tasks import Job, create_job
+from huike.core.tenancy import TenantContext
+from huike.group_chat.errors import (
+    InvalidRange,
+    SyncRunning,
+    TagNameEmpty,
+    TagNameTaken,
+    TagNameTooLong,
+    UnknownTags,
+)
+from huike.group_chat.models import (
+    MAX_TAG_NAME,
+    GroupChat,
+    GroupChatDailyStat,
+    GroupChatMember,
+    GroupChatMemberChange,
+    GroupChatSyncState,
+    GroupChatTag,
+    GroupChatTagLink,
+    GroupStatus,
+    MemberType,
+    SyncPhase,
+)
+from huike.group_chat.repository import (
+    SYNC_TASK,
+    DailyStatRepository,
+    GroupChatMemberRepository,
+    GroupChatRepository,
+    GroupChatTagLinkRepository,
+    GroupChatTagRepository,
+    MemberLookup,
+    SyncJobRepository,
+    SyncStateRepository,
+    owner_scope,
+)
+from huike.group_chat.schemas import (
+    GroupChatDetail,
+    GroupChatPage,
+    GroupChatRead,
+    GroupMemberRead,
+    GroupStatistics,
+    GroupTagIn,
+    GroupTagList,
+    GroupTagRead,
+    GroupTagUpdate,
+    OwnerRef,
+    TagRef,
+    Trend,
+    TrendPoint,
+)
+from huike.privacy.audit.service import record
+from huike.security.keys import warm_keys
+from huike.wecom import wire
+from huike.wecom.client import WeComClient
+from huike.wecom.errors import WeComError
+
+log = structlog.get_logger(__name__)
+
+CHINA = ZoneInfo("Asia/Shanghai")
+OWNER_BATCH = 100  # WeCom: owner_filter.userid_list takes at most 100 UserIDs
+LIST_PAGE = 1000  # WeCom: limit 1..1000
+DETAILS_TTL = timedelta(hours=24)
+GONE_ERRCODES = frozenset({86001, 86003})
+EXTERNAL_PREFIXES = ("wm", "wo")  # ExternalUserIDs of WeChat users and of other corps' members
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+Checkpoint = Callable[[], Awaitable[None]]
+Report = Callable[[int, int | None], None]
+
+
+def day_of(at: datetime) -> date:
+    """The calendar day (Asia/Shanghai) a moment falls on."""
+    return at.astimezone(CHINA).date()
+
+
+def _ts(value: int) -> datetime:
+    return datetime.fromtimestamp(value, UTC) if value > 0 else EPOCH
+
+
+def _set(obj: Any, name: str, value: Any) -> bool:
+    """Assign only when the value differs, so that an unchanged row is never written."""
+    if getattr(obj, name) == value:
+        return False
+    setattr(obj, name, value)
+    return True
+
+
+def _errcode(error: WeComError) -> int:
+    try:
+        return int(error.details.get("errcode", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+async def _client(session: AsyncSession, ctx: TenantContext) -> WeComClient:
+    from huike.wecom.service import client_for
+
+    client, _ = await client_for(session, ctx)  # the customer-contact secret
+    return client
+
+
+async def _read(client: WeComClient, chat_id: str) -> wire.GroupChat | None:
+    """groupchat/get without names; None when WeCom says the group is gone (86001/86003)."""
+    try:
+        return await client.groupchat_get(chat_id, need_name=False)
+    except WeComError as error:
+        if _errcode(error) in GONE_ERRCODES:
+            return None
+        raise
+
+
+# --- applying what WeCom says ------------------------------------------------------------------------
+
+
+async def _snapshot_size(session: AsyncSession, ctx: TenantContext, group: GroupChat, day: date) -> None:
+    """Record the group's size on ``day``; no row when the size is what the last row says already."""
+    stats = DailyStatRepository(session, ctx)
+    row = await stats.on(group.id, day)
+    if row is not None:
+        _set(row, "size", group.member_count)
+        return
+    previous = await stats.last_before(group.id, day)
+    if previous is not None and previous.size == group.member_count:
+        return
+    stats.add(GroupChatDailyStat(group_chat_id=group.id, day=day, size=group.member_count, joins=0, quits=0))
+    await session.flush()
+
+
+async def _reconcile_members(
+    session: AsyncSession,
+    ctx: TenantContext,
+    group: GroupChat,
+    listed: Sequence[wire.GroupMember],
+    at: datetime,
+    *,
+    new: bool,
+) -> None:
+    repository = GroupChatMemberRepository(session, ctx)
+    rows = {} if new else {row.userid: row for row in await repository.of_group(group.id)}
+    present: set[str] = set()
+    for item in listed:
+        present.add(item.userid)
+        kind = MemberType.member if item.type == 1 else MemberType.external
+        join_time = _ts(item.join_time) if item.join_time else None
+        invitor = item.invitor.get("userid") or None
+        row = rows.get(item.userid)
+        if row is None:
+            rows[item.userid] = repository.add(
+                GroupChatMember(
+                    group_chat_id=group.id,
+                    userid=item.userid,
+                    member_type=kind,
+                    join_scene=item.join_scene,
+                    join_time=join_time,
+                    invitor_userid=invitor,
+                )
+            )
+            continue
+        _set(row, "member_type", kind)
+        _set(row, "join_scene", item.join_scene)
+        _set(row, "join_time", join_time)
+        _set(row, "invitor_userid", invitor)
+        _set(row, "left_at", None)
+    for userid, row in rows.items():
+        if userid not in present and row.left_at is None:
+            row.left_at = at
+    group.member_count = len(present)
+
+
+async def _apply_read(
+    session: AsyncSession,
+    ctx: TenantContext,
+    group: GroupChat | None,
+    read: wire.GroupChat,
+    read_at: datetime,
+    *,
+    listed_status: GroupStatus | None = None,
+) -> GroupChat:
+    """Store what groupchat/get said (a read older than the stored state changes nothing)."""
+    new = group is None
+    if group is None:
+        group = GroupChatRepository(session, ctx).add(
+            GroupChat(
+                id=uuid.uuid4(),
+                chat_id=read.chat_id,
+                wecom_created_at=_ts(read.create_time),
+                status=listed_status or GroupStatus.normal,
+                member_version="",
+                member_count=0,
+                event_time=0,
+            )
+        )
+    elif group.synced_at is not None and read_at < group.synced_at:
+        return group
+    _set(group, "name", read.name)
+    _set(group, "owner_userid", read.owner)
+    if read.create_time:
+        _set(group, "wecom_created_at", _ts(read.create_time))
+    if listed_status is not None:
+        _set(group, "status", listed_status)
+    elif group.status == GroupStatus.dismissed:
+        group.status = GroupStatus.normal  # WeCom answered: the group exists
+    if group.status != GroupStatus.dismissed:
+        _set(group, "dismissed_at", None)
+    if new or read.member_version != group.member_version or not read.member_version:
+        await _reconcile_members(session, ctx, group, read.member_list, read_at, new=new)
+        _set(group, "member_version", read.member_version)
+    group.synced_at = read_at
+    await session.flush()
+    await _snapshot_size(session, ctx, group, day_of(read_at))
+    return group
+
+
+async def _dismiss(
+    session: AsyncSession, ctx: TenantContext, group: GroupChat, at: datetime, event_time: int = 0
+) -> None:
+    group.status = GroupStatus.dismissed
+    group.dismissed_at = group.dismissed_at or at
+    group.event_time = max(group.event_time, event_time)
+    for row in await GroupChatMemberRepository(session, ctx).of_group(group.id, present=True):
+        row.left_at = at
+    group.member_count = 0
+    await session.flush()
+    await _snapshot_size(session, ctx, group, day_of(at))
+
+
+async def _count(
+    session: AsyncSession,
+    ctx: TenantContext,
+    group: GroupChat,
+    *,
+    kind: str,
+    userids: Sequence[str],
+    version: str,
+    scene: int,
+    at: datetime,
+) -> int:
+    """Count the event's joins or quits once: a person's change at a member_version is unique."""
+    counted = 0
+    for userid in dict.fromkeys(userids):
+        result = await session.execute(
+            insert_ignore(
+                session,
+                GroupChatMemberChange,
+                ["tenant_id", "group_chat_id", "userid", "kind", "member_version"],
+            ).values(
+                id=uuid.uuid4(),
+                tenant_id=ctx.tenant_id,
+                group_chat_id=group.id,
+                userid=userid,
+                kind=kind,
+                scene=scene,
+                member_version=version,
+                at=at,
+                created_at=utcnow(),
+            )
+        )
+        counted += rowcount(result)
+    if not counted:
+        return 0
+    stats = DailyStatRepository(session, ctx)
+    day = day_of(at)
+    row = await stats.on(group.id, day)
+    if row is None:
+        row = stats.add(
+            GroupChatDailyStat(group_chat_id=group.id, day=day, size=group.member_count, joins=0, quits=0)
+        )
+    if kind == "join":
+        row.joins = (row.joins or 0) + counted
+    else:
+        row.quits = (row.quits or 0) + counted
+    await session.flush()
+    return counted
+
+
+# --- the full sync -------------------------------------------------------------------------------------
+
+
+async def start_sync(session: AsyncSession, ctx: TenantContext, *, full: bool = False) -> Job:
+    """Queue a full sync with a job row (admins; 409 while one is queued or running)."""
+    from huike.member.service import require_admin
+    from huike.wecom.service import access_connection
+
+    await require_admin(session, ctx)
+    await access_connection(session, ctx)
+    now = utcnow()
+    # one state row per tenant, locked: two requests cannot both start a run (PostgreSQL)
+    await session.execute(
+        insert_ignore(session, GroupChatSyncState, ["tenant_id"]).values(
+            id=uuid.uuid4(),
+            tenant_id=ctx.tenant_id,
+            run_id=uuid.uuid4(),
+            phase=SyncPhase.done,
+            owner_after="",
+            cursor="",
+            stats={},
+            started_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    states = SyncStateRepository(session, ctx)
+    await session.execute(states.select().with_for_update())
+    running = await SyncJobRepository(session, ctx).unfinished()
+    if running is not None:
+        raise SyncRunning(job_id=str(running.id))
+    job = await create_job(session, ctx, SYNC_TASK, full=full)
+    await record(
+        session, ctx, "group_chat.sync_started", object_type="job", object_id=job.id, details={"full": full}
+    )
+    return job
+
+
+async def _noop() -> None:
+    return None
+
+
+def _no_report(progress: int, total: int | None) -> None:
+    return None
+
+
+async def _owners(session: AsyncSession, ctx: TenantContext, client: WeComClient) -> list[str]:
+    owners: set[str] = set()
+    try:
+        owners.update(await client.get_follow_user_list())
+    except WeComError as error:
+        if error.retryable:
+            raise
+        log.info("group_chat.sync_follow_users_unavailable", code=error.code)
+    owners.update(await MemberLookup(session, ctx).all_userids())
+    owners.update(await GroupChatRepository(session, ctx).live_owner_userids())
+    return sorted(o for o in owners if o)
+
+
+async def sync_from_wecom(
+    session: AsyncSession,
+    ctx: TenantContext,
+    run_id: uuid.UUID,
+    *,
+    full: bool = False,
+    checkpoint: Checkpoint = _noop,
+    report: Report = _no_report,
+) -> dict[str, int]:
+    """Run (or resume) the full sync ``run_id``; see the module's docstring. Returns counts."""
+    states = SyncStateRepository(session, ctx)
+    state = await states.current()
+    now = utcnow()
+    if state is None:
+        state = states.add(
+            GroupChatSyncState(
+                run_id=run_id, phase=SyncPhase.listing, owner_after="", cursor="", stats={}, started_at=now
+            )
+        )
+    elif state.run_id != run_id:
+        state.run_id, state.phase, state.owner_after, state.cursor = run_id, SyncPhase.listing, "", ""
+        state.stats, state.started_at, state.finished_at = {}, now, None
+    elif state.phase == SyncPhase.done:
+        return {k: int(v) for k, v in (state.stats or {}).items()}  # a duplicate delivery
+    else:
+        log.info("group_chat.sync_resumed", phase=state.phase)
+    stats: Counter[str] = Counter({k: int(v) for k, v in (state.stats or {}).items()})
+    client = await _client(session, ctx)
+    stale_before = state.started_at if full else min(now - DETAILS_TTL, state.started_at)
+
+    async def save(progress: int) -> None:
+        state.stats = dict(stats)
+        report(progress, 100)
+        await checkpoint()
+
+    if state.phase == SyncPhase.listing:
+        owners = await _owners(session, ctx, client)
+        batches = max(1, -(-len(owners) // OWNER_BATCH))
+        while batch := [o for o in owners if o > state.owner_after][:OWNER_BATCH]:
+            page = await client.groupchat_list(owners=batch, cursor=state.cursor, limit=LIST_PAGE)
+            await _apply_page(session, ctx, client, state, page.group_chat_list, stale_before, stats)
+            stats["pages"] += 1
+            if page.next_cursor:
+                state.cursor = page.next_cursor
+            else:
+                state.owner_after, state.cursor = batch[-1], ""
+            done = len([o for o in owners if o <= state.owner_after])
+            await save(min(89, 5 + 85 * done // max(1, len(owners))))
+        stats["owner_batches"] = batches
+        state.phase = SyncPhase.reconcile
+        await save(90)
+    if state.phase == SyncPhase.reconcile:
+        repository = GroupChatRepository(session, ctx)
+        for group in await repository.not_seen(state.run_id, state.started_at):
+            await _dismiss(session, ctx, group, utcnow())
+            stats["dismissed"] += 1
+        state.phase, state.finished_at = SyncPhase.done, utcnow()
+        state.stats = dict(stats)
+        report(100, 100)
+    log.info("group_chat.sync_finished", **{k: int(v) for k, v in stats.items()})
+    return dict(stats)
+
+
+async def _apply_page(
+    session: AsyncSession,
+    ctx: TenantContext,
+    client: WeComClient,
+    state: GroupChatSyncState,
+    items: Sequence[wire.GroupChatListItem],
+    stale_before: datetime,
+    stats: Counter[str],
+) -> None:
+    repository = GroupChatRepository(session, ctx)
+    existing = await repository.by_chat_ids(item.chat_id for item in items)
+    seen: list[uuid.UUID] = []
+    for item in items:
+        stats["listed"] += 1
+        group = existing.get(item.chat_id)
+        status = GroupStatus.from_wecom(item.status)
+        fresh = (
+            group is not None
+            and group.status == status
+            and group.synced_at is not None
+            and group.synced_at >= stale_before
+        )
+        if fresh and group is not None:
+            if group.seen_run != state.run_id:
+                seen.append(group.id)
+            continue
+        read_at = utcnow()
+        read = await _read(client, item.chat_id)
+        stats["read"] += 1
+        if read is None:
+            if group is not None and group.status != GroupStatus.dismissed:
+                await _dismiss(session, ctx, group, read_at)
+                stats["dismissed"] += 1
+            continue
+        before = (group.member_version, group.name, group.owner_userid) if group else None
+        group = await _apply_read(session, ctx, group, read, read_at, listed_status=status)
+        group.seen_run = state.run_id
+        if before is None:
+            stats["created"] += 1
+        elif before != (group.member_version, group.name, group.owner_userid):
+            stats["updated"] += 1
+    await session.flush()
+    for start in range(0, len(seen), 500):
+        await session.execute(
+            update(GroupChat)
+            .where(GroupChat.tenant_id == ctx.tenant_id, GroupChat.id.in_(seen[start : start + 500]))
+            .values(seen_run=state.run_id, updated_at=GroupChat.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+    for group in existing.values():
+        if group.id in seen:
+            from sqlalchemy.orm.attributes import set_committed_value
+
+            set_committed_value(group, "seen_run", state.run_id)
+
+
+# --- change_external_chat callbacks ----------------------------------------------------------------------
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+def _ids(value: str | list[str] | None) -> list[str]:
+    """MemChangeList: ``<Item>`` elements (a list) or a comma-separated string; accept both."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else str(value).split(",")
+    return [item.strip() for item in items if item and item.strip()]
+
+
+def _text(event: dict[str, str | list[str]], name: str) -> str:
+    value = event.get(name, "")
+    return ",".join(value) if isinstance(value, list) else str(value)
+
+
+async def _refresh(
+    session: AsyncSession,
+    ctx: TenantContext,
+    chat_id: str,
+    group: GroupChat | None,
+    at: datetime,
+    event_time: int,
+) -> GroupChat | None:
+    """Re-read the group and store it; a group WeCom no longer has is dismissed."""
+    read_at = utcnow()
+    read = await _read(await _client(session, ctx), chat_id)
+    if read is None:
+        if group is not None and group.status != GroupStatus.dismissed:
+            await _dismiss(session, ctx, group, at, event_time)
+        return None
+    group = await _apply_read(session, ctx, group, read, read_at)
+    group.event_time = max(group.event_time, event_time)
+    return group
+
+
+async def on_chat_event(session: AsyncSession, ctx: TenantContext, event: dict[str, str | list[str]]) -> None:
+    """One change_external_chat event (create / update / dismiss); idempotent and order-tolerant."""
+    chat_id = _text(event, "ChatId")
+    if not chat_id:
+        return
+    change = _text(event, "ChangeType")
+    event_time = _int(_text(event, "CreateTime"))
+    at = _ts(event_time) if event_time else utcnow()
+    repository = GroupChatRepository(session, ctx)
+    group = await repository.by_chat_id(chat_id)
+    if change == "dismiss":
+        if group is None:  # dismissed before we heard of it: remember, so late events stay ignored
+            group = repository.add(
+                GroupChat(
+                    id=uuid.uuid4(),
+                    chat_id=chat_id,
+                    wecom_created_at=EPOCH,
+                    status=GroupStatus.dismissed,
+                    member_count=0,
+                    event_time=event_time,
+                    dismissed_at=at,
+                )
+            )
+            await session.flush()
+        elif group.status != GroupStatus.dismissed or event_time > group.event_time:
+            await _dismiss(session, ctx, group, at, event_time)
+        return
+    if group is not None and group.status == GroupStatus.dismissed and event_time <= group.event_time:
+        return  # older than the dismissal
+    detail = _text(event, "UpdateDetail")
+    if change == "update" and detail in ("add_member", "del_member"):
+        await _member_change(session, ctx, chat_id, group, event, at, event_time)
+    elif change == "update" and detail == "change_notice":
+        if group is not None:  # the notice is not kept: nothing to read
+            group.event_time = max(group.event_time, event_time)
+    elif change in ("create", "update"):
+        if group is not None and change == "create" and group.synced_at is not None and group.synced_at >= at:
+            return  # read after the group was created: nothing newer to learn
+        await _refresh(session, ctx, chat_id, group, at, event_time)
+    log.info("group_chat.event_applied", change=change, detail=detail)
+
+
+async def _classify(
+    session: AsyncSession, ctx: TenantContext, userids: Sequence[str]
+) -> dict[str, MemberType] | None:
+    """Member or customer for each id of a join, or None when one cannot be told without WeCom."""
+    members = await MemberLookup(session, ctx).known(userids)
+    found: dict[str, MemberType] = {}
+    for userid in userids:
+        if userid in members:
+            found[userid] = MemberType.member
+        elif userid.startswith(EXTERNAL_PREFIXES):
+            found[userid] = MemberType.external
+        else:
+            return None
+    return found
+
+
+async def _member_change(
+    session: AsyncSession,
+    ctx: TenantContext,
+    chat_id: str,
+    group: GroupChat | None,
+    event: dict[str, str | list[str]],
+    at: datetime,
+    event_time: int,
+) -> None:
+    joined = _text(event, "UpdateDetail") == "add_member"
+    userids = _ids(event.get("MemChangeList"))
+    last, current = _text(event, "LastMemVer"), _text(event, "CurMemVer")
+    scene = _int(_text(event, "JoinScene" if joined else "QuitScene"))
+    if group is not None and current and group.member_version == current:
+        pass  # applied already (a duplicate, or a read that saw this change)
+    elif group is not None and last and group.member_version == last and userids:
+        kinds = await _classify(session, ctx, userids) if joined else {}
+        if kinds is None:
+            group = await _refresh(session, ctx, chat_id, group, at, event_time)
+        else:
+            await _apply_directly(session, ctx, group, userids, kinds, joined, scene, at)
+            group.member_version = current
+    else:
+        group = await _refresh(session, ctx, chat_id, group, at, event_time)
+    if group is None:
+        return
+    group.event_time = max(group.event_time, event_time)
+    await _count(
+        session,
+        ctx,
+        group,
+        kind="join" if joined else "quit",
+        userids=userids,
+        version=current or f"t{event_time}",
+        scene=scene,
+        at=at,
+    )
+    await _snapshot_size(session, ctx, group, day_of(utcnow()))
+
+
+async def _apply_directly(
+    session: AsyncSession,
+    ctx: TenantContext,
+    group: GroupChat,
+    userids: Sequence[str],
+    kinds: dict[str, MemberType],
+    joined: bool,
+    scene: int,
+    at: datetime,
+) -> None:
+    repository = GroupChatMemberRepository(session, ctx)
+    rows = {row.userid: row for row in await repository.of_group(group.id)}
+    for userid in userids:
+        row = rows.get(userid)
+        if joined:
+            join_scene = 3 if scene == 3 else 0  # the event tells a QR scan from an invitation only
+            if row is None:
+                rows[userid] = repository.add(
+                    GroupChatMember(
+                        group_chat_id=group.id,
+                        userid=userid,
+                        member_type=kinds[userid],
+                        join_scene=join_scene,
+                        join_time=at,
+                        invitor_userid=None,
+                    )
+                )
+            elif row.left_at is not None:
+                row.left_at, row.join_time, row.join_scene, row.invitor_userid = None, at, join_scene, None
+        elif row is not None and row.left_at is None:
+            row.left_at = at
+    await session.flush()
+    group.member_count = await repository.count_present(group.id)
+
+
+# --- reading ---------------------------------------------------------------------------------------------
+
+
+async def _owner_refs(
+    session: AsyncSession, ctx: TenantContext, userids: Sequence[str]
+) -> dict[str, OwnerRef]:
+    members = await MemberLookup(session, ctx).by_userids(userids)
+    refs: dict[str, OwnerRef] = {}
+    for userid in userids:
+        member = members.get(userid)
+        refs[userid] = OwnerRef(
+            userid=userid, member_id=member.id if member else None, name=member.name if member else None
+        )
+    return refs
+
+
+async def _tag_refs(
+    session: AsyncSession, ctx: TenantContext, group_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[TagRef]]:
+    links = await GroupChatTagLinkRepository(session, ctx).of_groups(group_ids)
+    tags = await GroupChatTagRepository(session, ctx).by_ids(
+        link.tag_id for found in links.values() for link in found
+    )
+    return {
+        group_id: sorted(
+            (TagRef(id=link.tag_id, name=tags[link.tag_id].name) for link in found if link.tag_id in tags),
+            key=lambda ref: ref.name,
+        )
+        for group_id, found in links.items()
+    }
+
+
+def _read_group(group: GroupChat, owner: OwnerRef, tags: list[TagRef]) -> GroupChatRead:
+    return GroupChatRead(
+        id=group.id,
+        chat_id=group.chat_id,
+        name=group.name,
+        owner=owner,
+        status=GroupStatus(group.status),
+        member_count=group.member_count,
+        wecom_created_at=group.wecom_created_at,
+        dismissed_at=group.dismissed_at,
+        synced_at=group.synced_at,
+        tags=tags,
+    )
+
+
+def _decode_after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if not cursor:
+        return None
+    created, id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(created), uuid.UUID(id)
+    except ValueError as exc:
+        raise InvalidCursor() from exc
+
+
+async def list_groups(
+    session: AsyncSession,
+    ctx: TenantContext,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    owner_ids: Sequence[uuid.UUID] | None = None,
+    keyword: str | None = None,
+    tag_ids: Sequence[uuid.UUID] | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    statuses: Sequence[GroupStatus] | None = None,
+) -> GroupChatPage:
+    """Groups newest first (WeCom's creation time), keyset-paged, with the count of all matches."""
+    if created_from is not None and created_to is not None and created_from > created_to:
+        raise InvalidRange()
+    await warm_keys(session, ctx.tenant_id)
+    scope = await owner_scope(session, ctx)
+    owners = await MemberLookup(session, ctx).userids_of(list(owner_ids)) if owner_ids else None
+    repository = GroupChatRepository(session, ctx)
+    statement = repository.filtered(
+        scope,
+        owner_userids=owners,
+        keyword=keyword.strip() if keyword else None,
+        tag_ids=tag_ids,
+        created_from=created_from,
+        created_to=created_to,
+        statuses=[str(s) for s in statuses] if statuses else None,
+    )
+    total = await repository.count(statement)
+    rows = await repository.page(statement, after=_decode_after(cursor), limit=limit + 1)
+    page = rows[:limit]
+    owner_refs = await _owner_refs(session, ctx, [g.owner_userid for g in page])
+    tags = await _tag_refs(session, ctx, [g.id for g in page])
+    last = page[-1] if page else None
+    return GroupChatPage(
+        items=[_read_group(g, owner_refs[g.owner_userid], tags.get(g.id, [])) for g in page],
+        next_cursor=encode_cursor(last.wecom_created_at.isoformat(), last.id)
+        if last is not None and len(rows) > limit
+        else None,
+        total=total,
+    )
+
+
+async def _visible_group(session: AsyncSession, ctx: TenantContext, group_chat_id: uuid.UUID) -> GroupChat:
+    scope = await owner_scope(session, ctx)
+    group = await GroupChatRepository(session, ctx).get_in_scope(group_chat_id, scope)
+    if group is None:
+        raise NotFound()
+    return group
+
+
+async def get_group(session: AsyncSession, ctx: TenantContext, group_chat_id: uuid.UUID) -> GroupChatDetail:
+    await warm_keys(session, ctx.tenant_id)
+    group = await _visible_group(session, ctx, group_chat_id)
+    rows = await GroupChatMemberRepository(session, ctx).of_group(group.id, present=True)
+    owner_refs = await _owner_refs(
+        session,
+        ctx,
+        [group.owner_userid, *(r.userid for r in rows if r.member_type == MemberType.member)],
+    )
+    tags = await _tag_refs(session, ctx, [group.id])
+    members = [
+        GroupMemberRead(
+            userid=row.userid,
+            type=MemberType(row.member_type),
+            member_id=owner_refs[row.userid].member_id if row.userid in owner_refs else None,
+            name=owner_refs[row.userid].name if row.userid in owner_refs else None,
+            join_scene=row.join_scene,
+            join_time=row.join_time,
+            invitor_userid=row.invitor_userid,
+            left_at=row.left_at,
+        )
+        for row in rows
+    ]
+    today = day_of(utcnow())
+    window = await DailyStatRepository(session, ctx).between(group.id, today - timedelta(days=29), today)
+    on_today = next((s for s in window if s.day == today), None)
+    statistics = GroupStatistics(
+        size=group.member_count,
+        members=sum(1 for r in rows if r.member_type == MemberType.member),
+        externals=sum(1 for r in rows if r.member_type == MemberType.external),
+        joins_today=on_today.joins if on_today else 0,
+        quits_today=on_today.quits if on_today else 0,
+        joins_30d=sum(s.joins for s in window),
+        quits_30d=sum(s.quits for s in window),
+    )
+    base = _read_group(group, owner_refs[group.owner_userid], tags.get(group.id, []))
+    return GroupChatDetail(**base.model_dump(), members=members, statistics=statistics)
+
+
+async def trend(session: AsyncSession, ctx: TenantContext, group_chat_id: uuid.UUID, days: int) -> Trend:
+    """The last ``days`` days up to today (Asia/Shanghai): size at the end of each day, joins, quits."""
+    group = await _visible_group(session, ctx, group_chat_id)
+    stats = DailyStatRepository(session, ctx)
+    today = day_of(utcnow())
+    first = today - timedelta(days=days - 1)
+    rows = {row.day: row for row in await stats.between(group.id, first, today)}
+    previous = await stats.last_before(group.id, first)
+    created = day_of(group.wecom_created_at) if group.wecom_created_at > EPOCH else None
+    if previous is not None:
+        size = previous.size
+    elif rows:
+        earliest = rows[min(rows)]
+        size = max(0, earliest.size - earliest.joins + earliest.quits)
+    else:
+        size = group.member_count
+    points: list[TrendPoint] = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        row = rows.get(day)
+        if row is not None:
+            size = row.size
+        shown = 0 if created is not None and day < created else size
+        points.append(
+            TrendPoint(day=day, size=shown, joins=row.joins if row else 0, quits=row.quits if row else 0)
+        )
+    return Trend(items=points)
+
+
+# --- local group tags --------------------------------------------------------------------------------------
+
+
+def _tag_name(value: str) -> str:
+    name = value.strip()
+    if not name:
+        raise TagNameEmpty()
+    if len(name) > MAX_TAG_NAME:
+        raise TagNameTooLong(max=MAX_TAG_NAME, length=len(name))
+    return name
+
+
+async def list_tags(session: AsyncSession, ctx: TenantContext) -> GroupTagList:
+    repository = GroupChatTagRepository(session, ctx)
+    usage = await repository.usage()
+    return GroupTagList(
+        items=[
+            GroupTagRead(id=t.id, name=t.name, usage=usage.get(t.id, 0), created_at=t.created_at)
+            for t in await repository.all()
+        ]
+    )
+
+
+async def _tag_read(session: AsyncSession, ctx: TenantContext, tag: GroupChatTag) -> GroupTagRead:
+    usage = await GroupChatTagRepository(session, ctx).usage()
+    return GroupTagRead(id=tag.id, name=tag.name, usage=usage.get(tag.id, 0), created_at=tag.created_at)
+
+
+async def create_tag(session: AsyncSession, ctx: TenantContext, body: GroupTagIn) -> GroupTagRead:
+    name = _tag_name(body.name)
+    repository = GroupChatTagRepository(session, ctx)
+    if await repository.name_taken(name):
+        raise TagNameTaken()
+    tag = repository.add(GroupChatTag(name=name, created_by=ctx.user_id, created_at=utcnow()))
+    await session.flush()
+    return await _tag_read(session, ctx, tag)
+
+
+async def update_tag(
+    session: AsyncSession, ctx: TenantContext, tag_id: uuid.UUID, body: GroupTagUpdate
+) -> GroupTagRead:
+    repository = GroupChatTagRepository(session, ctx)
+    tag = await repository.get_or_404(tag_id)
+    if body.name is not None:
+        name = _tag_name(body.name)
+        if await repository.name_taken(name, besides=tag.id):
+            raise TagNameTaken()
+        _set(tag, "name", name)
+        await session.flush()
+    return await _tag_read(session, ctx, tag)
+
+
+async def delete_tag(session: AsyncSession, ctx: TenantContext, tag_id: uuid.UUID) -> None:
+    repository = GroupChatTagRepository(session, ctx)
+    tag = await repository.get_or_404(tag_id)
+    await session.execute(
+        delete(GroupChatTagLink)
+        .where(GroupChatTagLink.tenant_id == ctx.tenant_id, GroupChatTagLink.tag_id == tag.id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.delete(tag)
+    await session.flush()
+
+
+async def set_group_tags(
+    session: AsyncSession, ctx: TenantContext, group_chat_id: uuid.UUID, tag_ids: Sequence[uuid.UUID]
+) -> GroupChatDetail:
+    """Replace the group's local tags with ``tag_ids`` (unknown ids: 422, nothing changes)."""
+    group = await _visible_group(session, ctx, group_chat_id)
+    wanted = list(dict.fromkeys(tag_ids))
+    found = await GroupChatTagRepository(session, ctx).by_ids(wanted)
+    unknown = [str(t) for t in wanted if t not in found]
+    if unknown:
+        raise UnknownTags(tag_ids=", ".join(unknown))
+    links = GroupChatTagLinkRepository(session, ctx)
+    current = {link.tag_id: link for link in (await links.of_groups([group.id]))[group.id]}
+    for tag_id, link in current.items():
+        if tag_id not in found:
+            await session.delete(link)
+    for tag_id in wanted:
+        if tag_id not in current:
+            links.add(GroupChatTagLink(group_chat_id=group.id, tag_id=tag_id, created_at=utcnow()))
+    await session.flush()
+    return await get_group(session, ctx, group.id)
