@@ -4,6 +4,8 @@ corp secret or SMS code."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +16,11 @@ from fastapi import FastAPI
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from huike.core.tenancy import TenantContext
+from huike.external_contact import service as contact_service
+from huike.member import service as member_service
 from huike.models import Base
+from huike.tag import service as tag_service
 from tests.account.conftest import PASSWORD, PHONE, Flows, csrf
 from wecom_emulator import EmulatorState
 from wecom_emulator.seed import SeedReport
@@ -68,6 +74,31 @@ async def test_no_plaintext_secrets_in_any_table(
         sms_login = await client.post("/api/v1/auth/login/sms", json={"phone": PHONE, "sms_code": code})
     assert sms_login.status_code == 200, sms_login.text
 
+    # members and customers synced from WeCom through their services (names, remarks, remark mobiles)
+    me = (await client.get("/api/v1/auth/me")).json()
+    ctx = TenantContext.system(uuid.UUID(me["tenant"]["id"]))
+    await member_service.sync_from_wecom(session, ctx, uuid.uuid4())
+    await tag_service.sync_from_wecom(session, ctx)
+    await contact_service.sync_from_wecom(session, ctx, uuid.uuid4())
+    await session.commit()
+    state, _, _ = emulator
+    member_names = [r["name"] for r in state.store.all("SELECT name FROM member") if r["name"]]
+    customer_names = [
+        r["name"] for r in state.store.all("SELECT name FROM customer") if len(r["name"] or "") >= 2
+    ]
+    remark_mobiles = [
+        m
+        for r in state.store.all("SELECT remark_mobiles FROM follow")
+        for m in json.loads(r["remark_mobiles"] or "[]")
+    ]
+    assert member_names
+    assert customer_names
+    synced = {
+        table: (await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+        for table in ("members", "external_contacts", "external_contact_follows")
+    }
+    assert all(count > 0 for count in synced.values()), synced  # the dump has something to hide
+
     everything = await dump(session)
     needles: dict[str, Any] = {
         "phone": PHONE,
@@ -77,6 +108,9 @@ async def test_no_plaintext_secrets_in_any_table(
         "contact secret": report.contact_secret,
         **{f"sms code {i}": c for i, c in enumerate(codes)},
     }
+    needles.update({f"member name {n}": n for n in member_names[:50]})
+    needles.update({f"customer name {n}": n for n in customer_names[:200]})
+    needles.update({f"remark mobile {m}": m for m in remark_mobiles[:200]})
     found = {name for name, needle in needles.items() if needle in everything}
     assert found == set()
     # and the values are there, encrypted: the dump is not just empty
