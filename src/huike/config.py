@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     aliyun_sms_endpoint: str = Field(
         "https://dysmsapi.aliyuncs.com/", description="Aliyun SMS endpoint (SendSms RPC)."
     )
+    sms_resend_cooldown_s: int = Field(
+        60, ge=1, description="Seconds before another SMS code may be sent to the same phone (R-OTP-1)."
+    )
     sms_phone_daily_cap: int = Field(
         10, description="SMS codes one phone may receive per calendar day (Asia/Shanghai)."
     )

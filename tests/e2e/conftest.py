@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import APIRequestContext, Browser, Page, Playwright, ViewportSize, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
+SMS_COOLDOWN_S = 3
 CHROMIUM = os.environ.get("HUIKE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -53,6 +54,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "HUIKE_DATA_DIR": str(data_dir),
             "HUIKE_ENV": "test",
             "HUIKE_RELAY_INTERVAL_S": "1",
+            # the SMS resend cooldown (60 s in production) would make the browser tests wait
+            "HUIKE_SMS_RESEND_COOLDOWN_S": str(SMS_COOLDOWN_S),
             # WeCom callback URLs must point at this server for the emulator's URL handshake.
             "HUIKE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         }
@@ -126,7 +129,7 @@ def new_phone() -> str:
 
 def wait_sms_cooldown(account: Account) -> None:
     """Sleep until the phone may be sent another code (60 s after the last one)."""
-    remaining = 61 - (time.monotonic() - account.sms_sent_at)
+    remaining = SMS_COOLDOWN_S + 1 - (time.monotonic() - account.sms_sent_at)
     if remaining > 0:
         time.sleep(remaining)
 

@@ -85,7 +85,6 @@ log = structlog.get_logger(__name__)
 CODE_DIGITS = 6
 CODE_LIFETIME = timedelta(minutes=5)
 CODE_MAX_WRONG = 5
-RESEND_COOLDOWN = timedelta(seconds=60)
 
 LOCK_THRESHOLD = {ThrottleKind.phone: 5, ThrottleKind.ip: 20}
 LOCK_BASE = timedelta(minutes=1)
@@ -252,8 +251,9 @@ async def send_code(
     now = utcnow()
     terms = await repo.sms_phone_terms(session, e164)
     last = await repo.latest_sms_code(session, terms)
-    if last is not None and now - last.created_at < RESEND_COOLDOWN:
-        wait = RESEND_COOLDOWN - (now - last.created_at)
+    cooldown = timedelta(seconds=settings.sms_resend_cooldown_s)
+    if last is not None and now - last.created_at < cooldown:
+        wait = cooldown - (now - last.created_at)
         raise SmsRateLimited(reason="cooldown", retry_after_s=max(1, int(wait.total_seconds()) + 1))
     day_start = china_day_start(now)
     next_day = day_start + timedelta(days=1)
@@ -298,7 +298,7 @@ async def send_code(
         await provider.send(SmsMessage(e164, code, purpose), session=session)
     log.info("sms.code_issued", purpose=str(purpose), provider=provider.name, delivered=deliver)
     return CodeSent(
-        mask_phone(e164), int(CODE_LIFETIME.total_seconds()), int(RESEND_COOLDOWN.total_seconds())
+        mask_phone(e164), int(CODE_LIFETIME.total_seconds()), settings.sms_resend_cooldown_s
     )
 
 
