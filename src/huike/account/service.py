@@ -297,9 +297,7 @@ async def send_code(
     if deliver:
         await provider.send(SmsMessage(e164, code, purpose), session=session)
     log.info("sms.code_issued", purpose=str(purpose), provider=provider.name, delivered=deliver)
-    return CodeSent(
-        mask_phone(e164), int(CODE_LIFETIME.total_seconds()), settings.sms_resend_cooldown_s
-    )
+    return CodeSent(mask_phone(e164), int(CODE_LIFETIME.total_seconds()), settings.sms_resend_cooldown_s)
 
 
 async def verify_code(session: AsyncSession, *, phone_e164: str, purpose: SmsPurpose, code: str) -> SmsCode:
