@@ -346,6 +346,20 @@ async def create_job(
 # --- execution -----------------------------------------------------------------------------------
 
 
+Checkpoint = Callable[[], Awaitable[None]]
+"""What a resumable service function calls to commit its progress (``JobContext.checkpoint`` in a job)."""
+Report = Callable[[int, int | None], None]
+"""What it calls to report progress (``JobContext.report`` in a job)."""
+
+
+async def no_checkpoint() -> None:
+    """The checkpoint outside a job (tests, CLI): progress commits with the caller's transaction."""
+
+
+def no_report(progress: int, total: int | None) -> None:
+    """The progress report outside a job: nobody is watching."""
+
+
 class LeaseLost(Exception):
     """Another delivery took over this row (our lease expired); our work must not commit."""
 

@@ -48,7 +48,7 @@ import json
 import unicodedata
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -60,7 +60,7 @@ from huike.core.db import insert_ignore, utcnow
 from huike.core.errors import NotFound
 from huike.core.pagination import InvalidCursor, decode_cursor, encode_cursor
 from huike.core.schemas import CursorPage
-from huike.core.tasks import Job, create_job
+from huike.core.tasks import Checkpoint, Job, Report, create_job, no_checkpoint, no_report
 from huike.core.tenancy import TenantContext
 from huike.external_contact.errors import (
     InvalidMobile,
@@ -140,17 +140,6 @@ RECONCILE_BATCH = 500
 FAILURES_KEPT = 1000
 ADMIN_ROLES = ("creator", "admin")
 TRANSFER_SOURCE = "DELETE_BY_TRANSFER"
-
-Checkpoint = Callable[[], Awaitable[None]]
-Report = Callable[[int, int | None], None]
-
-
-async def _noop() -> None:
-    return None
-
-
-def _no_report(progress: int, total: int | None) -> None:
-    return None
 
 
 def _ts(seconds: int) -> datetime:
@@ -640,8 +629,8 @@ async def sync_from_wecom(
     ctx: TenantContext,
     run_id: uuid.UUID,
     *,
-    checkpoint: Checkpoint = _noop,
-    report: Report = _no_report,
+    checkpoint: Checkpoint = no_checkpoint,
+    report: Report = no_report,
     page_limit: int = PAGE_LIMIT,
 ) -> dict[str, int]:
     """Run (or resume) the full sync ``run_id``; see the module's docstring. Returns counts."""
@@ -1271,8 +1260,8 @@ async def run_bulk_tag(
     tenant_id: uuid.UUID,
     operation_id: uuid.UUID,
     *,
-    checkpoint: Checkpoint = _noop,
-    report: Report = _no_report,
+    checkpoint: Checkpoint = no_checkpoint,
+    report: Report = no_report,
     page_size: int = 100,
 ) -> dict[str, Any]:
     """Walk the selection page by page; per live relation, ``mark_tag`` what it lacks (add) or has

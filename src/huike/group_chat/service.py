@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,7 +55,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from huike.core.db import insert_ignore, rowcount, utcnow
 from huike.core.errors import NotFound
 from huike.core.pagination import InvalidCursor, decode_cursor, encode_cursor
-from huike.core.tasks import Job, create_job
+from huike.core.tasks import Checkpoint, Job, Report, create_job, no_checkpoint, no_report
 from huike.core.tenancy import TenantContext
 from huike.group_chat.errors import (
     InvalidRange,
@@ -120,9 +120,6 @@ DETAILS_TTL = timedelta(hours=24)
 GONE_ERRCODES = frozenset({86001, 86003})
 EXTERNAL_PREFIXES = ("wm", "wo")  # ExternalUserIDs of WeChat users and of other corps' members
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-Checkpoint = Callable[[], Awaitable[None]]
-Report = Callable[[int, int | None], None]
 
 
 def day_of(at: datetime) -> date:
@@ -368,14 +365,6 @@ async def start_sync(session: AsyncSession, ctx: TenantContext, *, full: bool = 
     return job
 
 
-async def _noop() -> None:
-    return None
-
-
-def _no_report(progress: int, total: int | None) -> None:
-    return None
-
-
 async def _owners(session: AsyncSession, ctx: TenantContext, client: WeComClient) -> list[str]:
     owners: set[str] = set()
     try:
@@ -395,8 +384,8 @@ async def sync_from_wecom(
     run_id: uuid.UUID,
     *,
     full: bool = False,
-    checkpoint: Checkpoint = _noop,
-    report: Report = _no_report,
+    checkpoint: Checkpoint = no_checkpoint,
+    report: Report = no_report,
 ) -> dict[str, int]:
     """Run (or resume) the full sync ``run_id``; see the module's docstring. Returns counts."""
     states = SyncStateRepository(session, ctx)

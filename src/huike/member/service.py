@@ -48,7 +48,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from huike.core.db import insert_ignore, utcnow
 from huike.core.pagination import decode_cursor, encode_cursor
 from huike.core.schemas import CursorPage
-from huike.core.tasks import Job, create_job
+from huike.core.tasks import Checkpoint, Job, Report, create_job, no_checkpoint, no_report
 from huike.core.tenancy import TenantContext
 from huike.member.errors import AdminRequired, MemberNotInvitable, SyncRunning
 from huike.member.models import (
@@ -86,9 +86,6 @@ FORBIDDEN_ERRCODES = frozenset({48001, 48002})
 OUT_OF_SCOPE_ERRCODES = frozenset({60011, 50002, 81013})
 GONE_ERRCODES = frozenset({60111, 40003})
 NO_DEPARTMENT = 60123
-
-Checkpoint = Callable[[], Awaitable[None]]
-Report = Callable[[int, int | None], None]
 
 
 def _errcode(error: WeComError) -> int:
@@ -284,22 +281,14 @@ async def start_sync(session: AsyncSession, ctx: TenantContext, *, full: bool = 
     return job
 
 
-async def _noop() -> None:
-    return None
-
-
-def _no_report(progress: int, total: int | None) -> None:
-    return None
-
-
 async def sync_from_wecom(
     session: AsyncSession,
     ctx: TenantContext,
     run_id: uuid.UUID,
     *,
     full: bool = False,
-    checkpoint: Checkpoint = _noop,
-    report: Report = _no_report,
+    checkpoint: Checkpoint = no_checkpoint,
+    report: Report = no_report,
 ) -> dict[str, int]:
     """Run (or resume) the full sync ``run_id``; see the module's docstring. Returns counts."""
     await _warm(session, ctx)
