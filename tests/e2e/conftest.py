@@ -1,4 +1,5 @@
-"""Browser-test fixtures: a live `huike run` on a free port (embedded mode, its own SQLite file)
+"""Browser-test fixtures: a live `huike run` on a free port (embedded mode, its own SQLite file, or
+its own PostgreSQL database when HUIKE_TEST_DATABASE_URL is set)
 and Playwright pages from Debian's /usr/bin/chromium (Playwright cannot download browsers here).
 
 Console pages need a session: `logged_in_page` is a page of a company registered once per test
@@ -7,11 +8,13 @@ session (over the API, the SMS code read from the development endpoint), reusing
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,9 +25,13 @@ import httpx
 import pytest
 from playwright.sync_api import APIRequestContext, Browser, Page, Playwright, ViewportSize, sync_playwright
 
+from tests.support import database_url_for, reset_database
+
 ROOT = Path(__file__).resolve().parents[2]
 SMS_COOLDOWN_S = 3
 CHROMIUM = os.environ.get("HUIKE_CHROMIUM", "/usr/bin/chromium")
+#: the built console the live server serves; another directory lets parallel checkouts build their own
+WEB_DIST = Path(os.environ.get("HUIKE_E2E_WEB_DIST", ROOT / "web" / "dist"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -36,6 +43,30 @@ CHROMIUM_ARGS = [
 ]
 
 
+def _live_database(data_dir: Path) -> dict[str, str]:
+    """The live server's database: with HUIKE_TEST_DATABASE_URL, a PostgreSQL database of its own
+    (``<name>_e2e``, dropped and created here so the other tests' database is untouched) that
+    ``huike run`` migrates and seeds like any other; otherwise its SQLite file in ``data_dir``."""
+    if not os.environ.get("HUIKE_TEST_DATABASE_URL"):
+        return {}
+    url = database_url_for("e2e", data_dir)
+    # Playwright's sync API may already run an event loop in this thread: reset from another one
+    failure: list[BaseException] = []
+
+    def reset() -> None:
+        try:
+            asyncio.run(reset_database(url))
+        except BaseException as exc:  # re-raised below, in the test's thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=reset)
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+    return {"HUIKE_DATABASE_URL": url}
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -44,7 +75,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not (ROOT / "web" / "dist" / "index.html").is_file():
+    if not (WEB_DIST / "index.html").is_file():
         pytest.fail("the console is not built: run `make web` (make test does it for you)")
     data_dir = tmp_path_factory.mktemp("live")
     port = _free_port()
@@ -52,12 +83,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env.update(
         {
             "HUIKE_DATA_DIR": str(data_dir),
+            "HUIKE_WEB_DIST": str(WEB_DIST),
             "HUIKE_ENV": "test",
             "HUIKE_RELAY_INTERVAL_S": "1",
             # the SMS resend cooldown (60 s in production) would make the browser tests wait
             "HUIKE_SMS_RESEND_COOLDOWN_S": str(SMS_COOLDOWN_S),
             # WeCom callback URLs must point at this server for the emulator's URL handshake.
             "HUIKE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            **_live_database(data_dir),
         }
     )
     log = (data_dir / "server.log").open("wb")
