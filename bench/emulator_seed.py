@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/emulator_seed.py                      # 1,000,000 customers into a temp file
     .venv/bin/python bench/emulator_seed.py --contacts 100000 --path /tmp/emulator.db
+    .venv/bin/python bench/emulator_seed.py --demo               # the demo corp of `huike run`
 
 Not a test: run it by hand when the seeding code changes. Peak RSS is the whole process's.
 """
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 from wecom_emulator import EmulatorState
+from wecom_emulator.demo import seed_demo_company
 from wecom_emulator.seed import seed_company
 
 
@@ -27,6 +29,9 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=20_000)
     parser.add_argument("--tags", type=int, default=300)
     parser.add_argument(
+        "--demo", action="store_true", help="seed the demo corp of `huike run` (the sizes are its own)"
+    )
+    parser.add_argument(
         "--path", default=None, help="SQLite file (default: a temporary one); ':memory:' works too"
     )
     args = parser.parse_args()
@@ -36,13 +41,17 @@ def main() -> None:
         state = EmulatorState(path=path)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started = time.perf_counter()
-        report = seed_company(
-            state,
-            "ww00000000be0c4a11",
-            members=args.members,
-            external_contacts=args.contacts,
-            groups=args.groups,
-            tags=args.tags,
+        report = (
+            seed_demo_company(state, "ww00000000be0c4a11")
+            if args.demo
+            else seed_company(
+                state,
+                "ww00000000be0c4a11",
+                members=args.members,
+                external_contacts=args.contacts,
+                groups=args.groups,
+                tags=args.tags,
+            )
         )
         seconds = time.perf_counter() - started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

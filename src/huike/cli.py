@@ -18,6 +18,7 @@ from huike.demo import demo_app
 from huike.privacy.audit.cli import audit_app
 from huike.privacy.ropa.cli import inventory_app
 from huike.security.cli import keys_app
+from huike.sync.cli import sync_command
 
 app = typer.Typer(help="汇客 Huike: a privacy-first SCRM on WeCom.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -25,6 +26,7 @@ app.add_typer(inventory_app, name="inventory")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(keys_app, name="keys")
 app.add_typer(demo_app, name="demo")
+app.command("sync")(sync_command)
 console = Console(stderr=True)
 
 
@@ -101,13 +103,18 @@ def _seed_demo_when_listening(
         for _ in range(120):
             await asyncio.sleep(0.5)
             try:
-                info = await seed_demo(settings, f"http://127.0.0.1:{port}{EMULATOR_PREFIX}")
+                info = await seed_demo(
+                    settings,
+                    f"http://127.0.0.1:{port}{EMULATOR_PREFIX}",
+                    # the banner as soon as one can log in; the customer data follows
+                    on_ready=lambda ready: console.print(ready.banner(f"http://{host}:{port}")),
+                )
             except EgressUnavailable:
                 continue  # not listening yet
             except Exception as exc:  # the server keeps running without the demo
                 console.print(f"[yellow]demo company not seeded:[/] {type(exc).__name__}: {exc}")
                 return
-            console.print(info.banner(f"http://{host}:{port}"))
+            console.print(info.data_line())
             return
 
     return seed

@@ -1,5 +1,6 @@
 """The demo company that ``make run`` seeds: 「汇客演示科技」, connected to the embedded WeCom emulator's
-demo corp, with its departments and members synced, and how to log in.
+demo corp (wecom_emulator.demo: a few thousand customers, a few dozen groups), with its departments,
+members, tags, customers and groups synced, and how to log in.
 
 :func:`seed_demo` is idempotent. ``huike run`` calls it *after the server listens*, inside the server's
 event loop (e.g. a task started once uvicorn reports ``started``)::
@@ -8,24 +9,27 @@ event loop (e.g. a task started once uvicorn reports ``started``)::
     console.print(info.banner(f"http://{host}:{port}"))
 
 There it uses the running server's runtime (database, key ring, WeCom client pointed at the mounted
-emulator, job runtime): the sync job goes to the server's own broker and the seed waits for it.
+emulator, job runtime): the sync jobs go to the server's own broker and the seed waits for each.
+The banner (how to log in) can be printed once the members are synced (``on_ready``); the tag,
+customer and group syncs follow, in that order (huike.sync.service.ORDER).
 Without a running runtime (``huike demo seed``, tests) it starts one of its own without a broker and
 runs the job in place; ``transport`` (tests only) then serves the emulator's app in process. Nothing
 here imports an HTTP library: every call goes through the egress client (src/huike's lint).
 
 Everything goes through the services: the admin registers through the account service (SMS code
 from a provider that hands it back in process, the policy accepted, the phone encrypted, audited),
-the connection through the WeCom service (secrets encrypted, verified), the sync as a job with its
-job row (executed in place), one member invited.
+the connection through the WeCom service (secrets encrypted, verified), each sync as a job with its
+job row (executed in place, or by the server's workers), one member invited.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -62,6 +66,20 @@ class DemoInfo:
     departments: int
     invited_userid: str | None
     created: bool
+    # the customer data, once the tag, customer and group syncs ran (after the banner)
+    syncs: dict[str, str] = field(default_factory=dict)  # domain -> job status
+    tags: int = 0
+    customers: int = 0
+    groups: int = 0
+    seconds: float = 0.0  # how long the whole seed took
+
+    def data_line(self) -> str:
+        """What ``huike run`` prints when the customer data is there too."""
+        states = ", ".join(f"{name} {status}" for name, status in self.syncs.items())
+        return (
+            f"Demo data of {self.company}: {self.customers:,} customers, {self.groups} customer groups, "
+            f"{self.tags} tags ({states}; {self.seconds:.1f} s after the seed began)"
+        )
 
     def banner(self, base_url: str = "http://127.0.0.1:8000") -> str:
         lines = [
@@ -154,17 +172,14 @@ async def _emulator_corp(egress: Any, emulator_base_url: str, transport: Any) ->
     return next((c for c in corps if c["corp_id"] == DEMO_CORP), corps[0])
 
 
-async def _wait_for(sessionmaker: Any, job_id: uuid.UUID, timeout_s: float = 300.0) -> None:
-    """The server's own workers run the job: wait until it finished."""
-    from huike.core.tasks import Job, JobStatus
+async def _wait_for(sessionmaker: Any, job_id: uuid.UUID, timeout_s: float = 600.0) -> Any:
+    """Someone else's workers run the job: the job row once it finished (None after the timeout)."""
+    from huike.sync.service import wait_for
 
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while asyncio.get_running_loop().time() < deadline:
-        async with sessionmaker() as session:
-            job = await session.get(Job, job_id)
-            if job is None or job.status in (JobStatus.succeeded, JobStatus.failed):
-                return
-        await asyncio.sleep(0.5)
+    try:
+        return await asyncio.wait_for(wait_for(sessionmaker, job_id), timeout=timeout_s)
+    except TimeoutError:
+        return None
 
 
 async def _admin(session: AsyncSession, settings: Settings) -> tuple[uuid.UUID, uuid.UUID, bool]:
@@ -196,6 +211,7 @@ async def _admin(session: AsyncSession, settings: Settings) -> tuple[uuid.UUID, 
             company_name=DEMO_COMPANY,
             industry=DEMO_INDUSTRY,
             adult_or_guardian=True,
+            company_authorised=True,
             policy_version=current.version,
         ),
         client,
@@ -203,19 +219,53 @@ async def _admin(session: AsyncSession, settings: Settings) -> tuple[uuid.UUID, 
     return result.user.id, result.membership.tenant_id, True
 
 
-async def seed_demo(settings: Settings, emulator_base_url: str, *, transport: Any = None) -> DemoInfo:
-    """Seed (or find) the demo company; see the module's docstring for how to call it."""
+async def _run_sync(process: _Runtime, ctx: Any, name: str) -> Any:
+    """One domain's full sync as its job (huike.sync): run here, or by the server's workers; the
+    job row when it finished (or the one that was already running)."""
+    from huike.core.db import commit, rollback
+    from huike.sync import service as sync
+    from huike.sync.errors import SyncAlreadyRunning
+
+    async with process.sessionmaker() as session:
+        try:
+            started = await sync.start(session, ctx, sync.DOMAINS[name])
+        except SyncAlreadyRunning as running:
+            await rollback(session)
+            return await _wait_for(process.sessionmaker, uuid.UUID(str(running.details["job_id"])))
+        await commit(session)
+    try:
+        return await asyncio.wait_for(sync.run_job(process.jobs, started), timeout=600)
+    except TimeoutError:
+        return None
+
+
+async def _count(session: AsyncSession, model: Any, *where: Any) -> int:
+    from sqlalchemy import func
+
+    return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+async def seed_demo(
+    settings: Settings,
+    emulator_base_url: str,
+    *,
+    transport: Any = None,
+    on_ready: Callable[[DemoInfo], None] | None = None,
+) -> DemoInfo:
+    """Seed (or find) the demo company; see the module's docstring for how to call it. ``on_ready``
+    hears as soon as one can log in (members synced), before the customer data is synced."""
     from huike.account.service import ensure_platform_defaults
     from huike.core.db import commit
-    from huike.core.tasks import Job, Outbox, execute
     from huike.core.tenancy import TenantContext
-    from huike.member import service as members
-    from huike.member.errors import SyncRunning
+    from huike.external_contact.models import ExternalContact
+    from huike.group_chat.models import GroupChat
     from huike.member.models import Department, Member
     from huike.privacy.policy.service import ensure_initial_policy
+    from huike.tag.models import Tag
     from huike.wecom import service as wecom
     from huike.wecom.schemas import ConnectionIn
 
+    began = time.perf_counter()
     async with _process(settings, emulator_base_url, transport) as process:
         corp = await _emulator_corp(process.egress, emulator_base_url, transport)
         async with process.sessionmaker() as session:
@@ -239,22 +289,9 @@ async def seed_demo(settings: Settings, emulator_base_url: str, *, transport: An
                         contact_secret=corp["contact_secret"],
                     ),
                 )
-            outbox_id = None
-            try:
-                job = await members.start_sync(session, ctx)
-                await session.flush()
-                outbox_id = await session.scalar(select(Outbox.id).where(Outbox.job_id == job.id))
-            except SyncRunning as running:
-                job_id = uuid.UUID(str(running.details["job_id"]))
-                job = await session.get(Job, job_id)
             await commit(session)
-        if outbox_id is not None and process.jobs.dispatcher is None:
-            await execute(process.jobs, outbox_id)
-        elif job is not None:
-            await _wait_for(process.sessionmaker, job.id)
+        done = await _run_sync(process, ctx, "members")
         async with process.sessionmaker() as session:
-            ctx = TenantContext(tenant_id, user_id)
-            done = await session.get(Job, job.id) if job is not None else None
             invited = await _invite_one(session, ctx)
             member_count = len(
                 (await session.execute(select(Member.id).where(Member.tenant_id == tenant_id))).all()
@@ -269,21 +306,46 @@ async def seed_demo(settings: Settings, emulator_base_url: str, *, transport: An
                 ).all()
             )
             await commit(session)
-    info = DemoInfo(
-        company=DEMO_COMPANY,
-        tenant_id=tenant_id,
-        phone=DEMO_PHONE,
-        password=DEMO_PASSWORD,
-        corp_id=corp["corp_id"],
-        agent_id=int(corp["agent_id"]),
-        sync_job_id=done.id if done else None,
-        sync_status=str(done.status) if done else "unknown",
-        members=member_count,
-        departments=department_count,
-        invited_userid=invited,
+        info = DemoInfo(
+            company=DEMO_COMPANY,
+            tenant_id=tenant_id,
+            phone=DEMO_PHONE,
+            password=DEMO_PASSWORD,
+            corp_id=corp["corp_id"],
+            agent_id=int(corp["agent_id"]),
+            sync_job_id=done.id if done else None,
+            sync_status=str(done.status) if done else "unknown",
+            members=member_count,
+            departments=department_count,
+            invited_userid=invited,
+            created=created,
+            syncs={"members": str(done.status) if done else "unknown"},
+        )
+        if on_ready is not None:
+            on_ready(info)
+        # then the customer data: tags (customers carry them), customers, groups, one job each
+        syncs = dict(info.syncs)
+        for name in ("tags", "customers", "groups"):
+            job = await _run_sync(process, ctx, name)
+            syncs[name] = str(job.status) if job is not None else "unknown"
+        async with process.sessionmaker() as session:
+            info = replace(
+                info,
+                syncs=syncs,
+                tags=await _count(session, Tag, Tag.tenant_id == tenant_id, Tag.deleted.is_(False)),
+                customers=await _count(session, ExternalContact, ExternalContact.tenant_id == tenant_id),
+                groups=await _count(session, GroupChat, GroupChat.tenant_id == tenant_id),
+                seconds=time.perf_counter() - began,
+            )
+    log.info(
+        "demo.seeded",
         created=created,
+        members=member_count,
+        customers=info.customers,
+        groups=info.groups,
+        seconds=round(info.seconds, 1),
+        **{f"{name}_sync": status for name, status in info.syncs.items()},
     )
-    log.info("demo.seeded", created=created, members=member_count, sync_status=info.sync_status)
     return info
 
 
@@ -350,5 +412,5 @@ def seed_command(
     if emulator_url is None:
         emulator_url = (settings.wecom_base_url or "http://127.0.0.1:8000/_wecom/cgi-bin").rstrip("/")
         emulator_url = emulator_url.removesuffix("/cgi-bin")
-    info = asyncio.run(seed_demo(settings, emulator_url))
-    typer.echo(info.banner())
+    info = asyncio.run(seed_demo(settings, emulator_url, on_ready=lambda ready: typer.echo(ready.banner())))
+    typer.echo(info.data_line())

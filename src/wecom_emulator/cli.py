@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 from wecom_emulator.app import create_app
 from wecom_emulator.clock import Clock
-from wecom_emulator.seed import SeedReport, seed_company
+from wecom_emulator.demo import seed_demo_company
+from wecom_emulator.seed import SeedReport
 from wecom_emulator.state import EmulatorState
 
 DEMO_CORP = "ww7a3c9e0d1f2b4c5d"
@@ -18,11 +19,11 @@ def build_state(
     state_path: str = ":memory:", *, demo: bool = True
 ) -> tuple[EmulatorState, SeedReport | None]:
     """A state on ``state_path`` whose clock runs with real time; with ``demo`` and an empty
-    database, a small generated company is seeded (corp id ``DEMO_CORP``)."""
+    database, the demo company is seeded (corp id ``DEMO_CORP``, wecom_emulator.demo)."""
     state = EmulatorState(path=state_path, clock=Clock())
     report = None
     if demo and not state.store.one("SELECT 1 FROM corp"):
-        report = seed_company(state, DEMO_CORP, members=60, external_contacts=2000, groups=40, tags=30)
+        report = seed_demo_company(state, DEMO_CORP)
     return state, report
 
 

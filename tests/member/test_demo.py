@@ -13,7 +13,8 @@ from huike.account.models import User
 from huike.config import Settings
 from huike.core.db import Database
 from huike.core.tasks import Job
-from huike.demo import DEMO_COMPANY, DEMO_CORP, seed_demo
+from huike.demo import DEMO_COMPANY, DEMO_CORP, DemoInfo, seed_demo
+from huike.external_contact.models import ExternalContact
 from huike.member.models import Member, MemberInvitation
 from huike.privacy.policy.models import PolicyAcceptance
 from huike.tenant.models import Tenant
@@ -46,7 +47,17 @@ async def test_demo_seed_is_idempotent(clean_db: Database, settings: Settings) -
     settings = settings.model_copy(update={"database_url": clean_db.engine.url.render_as_string(False)})
     base = "http://127.0.0.1:8000/_wecom"
 
-    first = await seed_demo(settings, base, transport=transport)
+    ready: list[DemoInfo] = []
+    first = await seed_demo(settings, base, transport=transport, on_ready=ready.append)
+    # the banner could be printed once the members were synced, before the customer data
+    assert [(r.members, r.customers, r.syncs) for r in ready] == [
+        (first.members, 0, {"members": "succeeded"})
+    ]
+    assert first.syncs == dict.fromkeys(("members", "tags", "customers", "groups"), "succeeded")
+    assert first.customers == state.store.scalar("SELECT count(*) FROM customer") > 0
+    assert first.groups == state.store.scalar("SELECT count(*) FROM groupchat") > 0
+    assert first.tags == state.store.scalar("SELECT count(*) FROM tag WHERE deleted = 0") > 0
+    assert f"{first.customers:,} customers" in first.data_line()
     assert first.created
     assert first.company == DEMO_COMPANY
     assert first.corp_id == DEMO_CORP
@@ -72,4 +83,8 @@ async def test_demo_seed_is_idempotent(clean_db: Database, settings: Settings) -
     assert await count(clean_db, PolicyAcceptance) == 1
     assert await count(clean_db, Member) == visible
     assert await count(clean_db, MemberInvitation) == 1
-    assert await count(clean_db, Job, Job.kind == "member.sync_from_wecom") == 2
+    for kind in ("member", "tag", "external_contact", "group_chat"):
+        assert await count(clean_db, Job, Job.kind == f"{kind}.sync_from_wecom") == 2
+    assert second.syncs == first.syncs
+    assert (second.customers, second.groups, second.tags) == (first.customers, first.groups, first.tags)
+    assert await count(clean_db, ExternalContact) == first.customers

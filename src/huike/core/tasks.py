@@ -156,6 +156,11 @@ class TaskSpec:
 class PeriodicSpec:
     task: str
     every_s: float
+    offset_s: float = 0.0
+
+    def slot(self, now: datetime) -> int:
+        """The time slot ``now`` falls in; slots start ``offset_s`` after multiples of ``every_s``."""
+        return int((now.timestamp() - self.offset_s) // self.every_s)
 
 
 _TASKS: dict[str, TaskSpec] = {}
@@ -174,9 +179,10 @@ def task(name: str, *, max_attempts: int = 5, retry_base_s: float = 2.0) -> Call
     return register
 
 
-def periodic(task_name: str, every_s: float) -> None:
-    """Ask the scheduler leader to enqueue ``task_name`` once every ``every_s`` seconds."""
-    _PERIODIC[task_name] = PeriodicSpec(task_name, every_s)
+def periodic(task_name: str, every_s: float, *, offset_s: float = 0.0) -> None:
+    """Ask the scheduler leader to enqueue ``task_name`` once every ``every_s`` seconds; its slots
+    start ``offset_s`` after the epoch's multiples (a daily job at 18:00 UTC: ``offset_s=18 * 3600``)."""
+    _PERIODIC[task_name] = PeriodicSpec(task_name, every_s, offset_s)
 
 
 def registered_tasks() -> dict[str, TaskSpec]:
@@ -194,6 +200,15 @@ class Dispatcher(Protocol):
     async def dispatch(self, outbox_ids: list[uuid.UUID]) -> None: ...
 
 
+class JobObserver(Protocol):
+    """Someone in this process watching the jobs it runs (``huike sync`` draws its progress bars
+    from the same reports the console's job centre shows)."""
+
+    def reported(self, outbox_id: uuid.UUID, progress: int, total: int | None) -> None: ...
+
+    def failed(self, outbox_id: uuid.UUID, error: Exception) -> None: ...
+
+
 @dataclass
 class JobRuntime:
     """What a process needs to move jobs: its session factory, its broker and its timings."""
@@ -202,6 +217,7 @@ class JobRuntime:
     dispatcher: Dispatcher | None = None
     visibility_timeout: timedelta = timedelta(seconds=60)
     worker_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    observer: JobObserver | None = None
 
 
 _runtime: JobRuntime | None = None
@@ -384,6 +400,8 @@ class JobContext:
             self.job.progress = progress
             if total is not None:
                 self.job.total = total
+        if self.runtime.observer is not None:
+            self.runtime.observer.reported(self.outbox_id, progress, total)
 
     async def checkpoint(self) -> None:
         """Commit the work so far (and progress) and renew the lease; for long, resumable jobs."""
@@ -456,8 +474,11 @@ def backoff(spec_base: float, attempt: int) -> timedelta:
     return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311
 
 
-async def execute(runtime: JobRuntime, outbox_id: uuid.UUID) -> str:
-    """Run one delivery of an outbox row. Returns what happened (for logs and tests)."""
+async def execute(runtime: JobRuntime, outbox_id: uuid.UUID, *, retry: bool = True) -> str:
+    """Run one delivery of an outbox row. Returns what happened (for logs and tests).
+
+    With ``retry=False`` (a caller waiting for the outcome, such as ``huike sync``) a failing attempt
+    marks the row failed at once instead of backing off; the job centre can still retry it."""
     claimed = await _claim(runtime, outbox_id)
     if claimed is None:
         return "skipped"
@@ -503,7 +524,22 @@ async def execute(runtime: JobRuntime, outbox_id: uuid.UUID) -> str:
                 await rollback(session)
                 error = f"{type(exc).__name__}: {exc}"[:2000]
                 bound.warning("jobs.attempt_failed", error_type=type(exc).__name__)
-    return await _after_failure(runtime, row, attempt, error, spec)
+                if runtime.observer is not None:
+                    runtime.observer.failed(outbox_id, exc)
+    return await _after_failure(runtime, row, attempt, error, spec if retry else None)
+
+
+async def give_up(runtime: JobRuntime, outbox_id: uuid.UUID, error: str) -> bool:
+    """Fail a pending delivery now, e.g. one that ``huike sync`` ran in place when it was interrupted
+    (no relay may be running to take it over, and a job left "running" would block the next sync).
+    The job centre can retry it; a resumable job resumes from its last checkpoint."""
+    async with runtime.sessionmaker() as session:
+        row = await session.get(Outbox, outbox_id)
+        if row is None or row.status != OutboxStatus.pending:
+            return False
+        await _mark_failed(session, row, error)
+        await commit(session)
+    return True
 
 
 async def _after_failure(
@@ -513,7 +549,7 @@ async def _after_failure(
         current = await session.get(Outbox, row.id)
         if current is None or current.attempts != attempt or current.status != OutboxStatus.pending:
             return "lease_lost"
-        if spec is None or attempt >= current.max_attempts:
+        if spec is None or attempt >= current.max_attempts:  # no spec: unknown task, or no retry
             await _mark_failed(session, current, error)
             await commit(session)
             return "failed"
@@ -603,7 +639,7 @@ async def schedule_once(runtime: JobRuntime, ttl: timedelta) -> list[str]:
     enqueued: list[str] = []
     async with runtime.sessionmaker() as session:
         for spec in _PERIODIC.values():
-            slot = int(now.timestamp() // spec.every_s)
+            slot = spec.slot(now)
             if await enqueue(session, spec.task, dedupe_key=f"periodic:{spec.task}:{slot}"):
                 enqueued.append(spec.task)
         await commit(session)
