@@ -79,14 +79,14 @@ def test_locale_switch_and_persistence(live_server: str, logged_in_page: Page) -
 
 def test_deep_link_to_coming_soon_page(live_server: str, logged_in_page: Page) -> None:
     page = logged_in_page
-    page.goto(live_server + "/customers/lost")
-    expect(page.get_by_test_id("page-title")).to_have_text("流失客户")
+    page.goto(live_server + "/outreach/moments")
+    expect(page.get_by_test_id("page-title")).to_have_text("客户朋友圈")
     expect(page.get_by_test_id("coming-soon")).to_have_text("该功能正在建设中，即将上线。")
-    item = page.get_by_test_id("menu-item-customers.lost")
+    item = page.get_by_test_id("menu-item-outreach.moments")
     expect(item).to_be_visible()
     expect(item).to_have_class(re.compile(r"\bis-active\b"))
-    expect(page.get_by_test_id("breadcrumb")).to_contain_text("客户管理")
-    assert page.url == live_server + "/customers/lost"
+    expect(page.get_by_test_id("breadcrumb")).to_contain_text("消息触达")
+    assert page.url == live_server + "/outreach/moments"
 
 
 def test_unknown_deep_link_shows_not_found(live_server: str, logged_in_page: Page) -> None:

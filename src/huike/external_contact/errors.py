@@ -47,6 +47,20 @@ class InvalidMobile(AppError):
     code = "external_contact.invalid_mobile"
 
 
+class GroupRequired(AppError):
+    """``group_membership`` in / not_in without ``group_chat_id``."""
+
+    status_code = 422
+    code = "external_contact.group_required"
+
+
+class UnknownGroup(AppError):
+    """``group_chat_id`` is not a customer group the caller may see."""
+
+    status_code = 422
+    code = "external_contact.unknown_group"
+
+
 register_messages(
     {
         "external_contact.sync_running": (
@@ -72,6 +86,14 @@ register_messages(
         "external_contact.nothing_to_change": (
             "请至少修改备注、描述或备注手机号中的一项。",
             "Change at least one of remark, description or remark mobiles.",
+        ),
+        "external_contact.group_required": (
+            "请选择客户群。",
+            "Choose a customer group.",
+        ),
+        "external_contact.unknown_group": (
+            "客户群不存在或无权查看。",
+            "The customer group does not exist or is not visible to you.",
         ),
         "external_contact.invalid_mobile": (
             "备注手机号格式不正确。",

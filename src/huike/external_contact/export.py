@@ -31,13 +31,14 @@ async def _rows(
 ) -> AsyncIterator[list[Sequence[Any]]]:
     resolved = await service.resolve(session, ctx, filters)
     cursor = None
+    known: tuple[dict[Any, Any], dict[Any, Any]] = ({}, {})  # members and tags: read once per export
     while True:
         found, more = await service.select_contacts(
             session, ctx, resolved, filters.keyword, cursor=cursor, limit=PAGE, descending=False
         )
         page = found[:PAGE]
         relations: list[FollowRelation] = [r for _, rs in page for r in rs]
-        members, links, tags = await service._refs(session, ctx, relations)
+        members, links, tags = await service._refs(session, ctx, relations, known)
         rows: list[Sequence[Any]] = []
         for contact, own in page:
             read = service._contact_read(contact, own, members, links, tags)

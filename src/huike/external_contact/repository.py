@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from huike.core.repository import TenantRepository
 from huike.core.tasks import Job, JobStatus
 from huike.core.tenancy import TenantContext
-from huike.external_contact.filters import Resolved, after, clauses
+from huike.external_contact.filters import SORT_COLUMNS, Resolved, after, clauses, row_clauses
 from huike.external_contact.models import (
     Alert,
     BulkTagOperation,
@@ -54,6 +54,7 @@ async def visible_member_ids(session: AsyncSession, ctx: TenantContext) -> Seque
 
 class ContactRepository(TenantRepository[ExternalContact]):
     model = ExternalContact
+    WINDOW = 5000  # customers a page probes in order (then 4× as many) before the filters' indexes lead
 
     async def by_external_userids(self, external_userids: Iterable[str]) -> dict[str, ExternalContact]:
         wanted = list(set(external_userids))
@@ -77,19 +78,72 @@ class ContactRepository(TenantRepository[ExternalContact]):
         return (await self.by_external_userids([external_userid])).get(external_userid)
 
     async def page(
-        self, filters: Resolved, *, cursor: tuple[Any, uuid.UUID] | None, limit: int, descending: bool
+        self,
+        filters: Resolved,
+        *,
+        cursor: tuple[Any, uuid.UUID] | None,
+        limit: int,
+        descending: bool,
+        sort: str = "added_at",
     ) -> Sequence[ExternalContact]:
-        statement = select(ExternalContact).where(*clauses(filters))
+        """Up to ``limit`` customers after ``cursor``. With filters on relations, tags, keywords or
+        groups, the next :attr:`WINDOW` customers in the list's order are probed first, then the
+        4 × :attr:`WINDOW` after them (bounded walks that fill the page when the filters are
+        common); only when those hold fewer than ``limit`` matches are all the remaining matches
+        gathered (the filters are then selective, and their indexes lead) and the page completed
+        from them."""
+        column = SORT_COLUMNS[sort]
+        rows = row_clauses(filters)
+        if sort != "added_at":
+            rows.append(column.is_not(None))
         if cursor is not None:
-            statement = statement.where(after(cursor[0], cursor[1], descending=descending))
-        if descending:
-            statement = statement.order_by(ExternalContact.added_at.desc(), ExternalContact.id.desc())
-        else:
-            statement = statement.order_by(ExternalContact.added_at, ExternalContact.id)
-        return (await self.session.execute(statement.limit(limit))).scalars().all()
+            rows.append(after(cursor[0], cursor[1], descending=descending, sort=sort))
+        order = (column.desc(), ExternalContact.id.desc()) if descending else (column, ExternalContact.id)
+        probes = clauses(filters)[len(row_clauses(filters)) :]
+
+        def walk(*bounds: Any, wanted: int) -> Any:
+            return select(ExternalContact).where(*rows, *bounds, *probes).order_by(*order).limit(wanted)
+
+        if not probes:
+            return (await self.session.execute(walk(wanted=limit))).scalars().all()
+        found: list[ExternalContact] = []
+        start: list[Any] = []  # rows after the last window's edge
+        for size in (self.WINDOW, 4 * self.WINDOW):
+            # the window: up to the size-th customer from here in the list's order (a keyset bound)
+            edge: Any = (
+                await self.session.execute(
+                    select(column, ExternalContact.id)
+                    .where(*rows, *start)
+                    .order_by(*order)
+                    .offset(size - 1)
+                    .limit(1)
+                )
+            ).first()
+            if edge is None:  # fewer customers than that left: the walk is short
+                found += (await self.session.execute(walk(*start, wanted=limit - len(found)))).scalars()
+                return found
+            inside = ~after(edge[0], edge[1], descending=descending, sort=sort)
+            found += (await self.session.execute(walk(*start, inside, wanted=limit - len(found)))).scalars()
+            if len(found) >= limit:
+                return found
+            start = [after(edge[0], edge[1], descending=descending, sort=sort)]
+        # a selective filter: all its matches from here, gathered from the filters' own indexes (no
+        # order and limit to invite a walk), then the rest of the page among them
+        led = clauses(filters, lead=True)[len(row_clauses(filters)) :]
+        matched = (
+            select(ExternalContact.id).where(*rows, *start, *led).cte("matched").prefix_with("MATERIALIZED")
+        )
+        statement = (
+            select(ExternalContact)
+            .where(*rows, *start, ExternalContact.id.in_(select(matched.c.id)))
+            .order_by(*order)
+            .limit(limit - len(found))
+        )
+        found += (await self.session.execute(statement)).scalars()
+        return found
 
     async def count(self, filters: Resolved) -> int:
-        statement = select(func.count()).select_from(ExternalContact).where(*clauses(filters))
+        statement = select(func.count()).select_from(ExternalContact).where(*clauses(filters, lead=True))
         return int(await self.session.scalar(statement) or 0)
 
 
@@ -249,6 +303,20 @@ class KeywordRepository:
             from sqlalchemy import insert
 
             await self.session.execute(insert(KeywordToken), rows)
+
+    async def replace_many(self, stale: Sequence[uuid.UUID], rows: Sequence[dict[str, Any]]) -> None:
+        """Drop the tokens of the ``stale`` customers, then insert ``rows`` (of any customers)."""
+        for start in range(0, len(stale), CHUNK):
+            await self.session.execute(
+                delete(KeywordToken).where(
+                    KeywordToken.tenant_id == self.ctx.tenant_id,
+                    KeywordToken.contact_id.in_(stale[start : start + CHUNK]),
+                )
+            )
+        if rows:
+            from sqlalchemy import insert
+
+            await self.session.execute(insert(KeywordToken), list(rows))
 
 
 class SyncStateRepository(TenantRepository[ContactSyncState]):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query
 from fastapi.responses import StreamingResponse
 
+from huike.core.db import ReadSessions, commit, get_read_sessions, writes_on_get
 from huike.core.errors import error_responses
 from huike.core.routing import SessionDep, make_router
 from huike.core.schemas import CursorPage
@@ -23,6 +25,8 @@ from huike.external_contact.schemas import (
     ContactFilters,
     ContactRead,
     FollowRelationEdit,
+    FollowRelationTagsIn,
+    GroupMembership,
     RevealRead,
 )
 from huike.job.schemas import JobRead
@@ -51,6 +55,8 @@ def contact_filters(
     state: Annotated[list[str] | None, Query(max_length=50)] = None,
     contact_type: ContactType | None = None,
     status: ContactStatus | None = None,
+    group_membership: GroupMembership | None = None,
+    group_chat_id: uuid.UUID | None = None,
     keyword: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     mobile: Annotated[str | None, Query(min_length=3, max_length=32)] = None,
 ) -> ContactFilters:
@@ -66,6 +72,8 @@ def contact_filters(
         states=state or [],
         contact_type=contact_type,
         status=status,
+        group_membership=group_membership,
+        group_chat_id=group_chat_id,
         keyword=keyword,
         mobile=mobile,
     )
@@ -87,11 +95,19 @@ async def list_contacts(
     filters: Filters,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-    order: Annotated[str, Query(pattern="^(added_at|-added_at)$")] = "-added_at",
+    order: Annotated[str, Query(pattern="^-?(added_at|lost_at)$")] = "-added_at",
 ) -> CursorPage[ContactRead]:
-    """Customers, newest first by default (keyset pagination over add time, then id)."""
+    """Customers, newest first by default (keyset pagination over the order's time, then id).
+    ``order``: ``added_at`` (first add time) or ``lost_at`` (when lost: lists only customers that
+    were lost), ``-`` for descending. A cursor belongs to the order it was issued for."""
     return await service.list_contacts(
-        session, ctx, filters, limit=limit, cursor=cursor, descending=order.startswith("-")
+        session,
+        ctx,
+        filters,
+        limit=limit,
+        cursor=cursor,
+        descending=order.startswith("-"),
+        sort=order.lstrip("-"),
     )
 
 
@@ -101,7 +117,7 @@ async def count(session: SessionDep, ctx: WarmTenant, filters: Filters) -> Conta
 
 
 async def _export(
-    session: SessionDep, ctx: WarmTenant, filters: ContactFilters, kind: str
+    readers: ReadSessions, session: SessionDep, ctx: WarmTenant, filters: ContactFilters, kind: str
 ) -> StreamingResponse:
     total = await service.count_contacts(session, ctx, filters)
     await record(
@@ -116,32 +132,51 @@ async def _export(
             "filters": sorted(filters.model_dump(exclude_defaults=True)),
         },
     )
-    from huike.core.db import commit
-
     await commit(session)  # the audit row is in before the first byte leaves
+    stream = export.csv_stream if kind == "csv" else export.xlsx_stream
+
+    async def body() -> AsyncIterator[bytes]:
+        # the rows are read in a read-only transaction of their own: on SQLite the request's write
+        # session would hold the write lock for as long as the download takes
+        async with readers() as reader:
+            async for chunk in stream(reader, ctx, filters):
+                yield chunk
+
     if kind == "csv":
         return StreamingResponse(
-            export.csv_stream(session, ctx, filters),
+            body(),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="customers.csv"'},
         )
     return StreamingResponse(
-        export.xlsx_stream(session, ctx, filters),
+        body(),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": 'attachment; filename="customers.xlsx"'},
     )
 
 
 @router.get("/export.csv", response_class=StreamingResponse)
-async def export_csv(session: SessionDep, ctx: WarmTenant, filters: Filters) -> StreamingResponse:
+@writes_on_get  # the export is audited before the first byte leaves
+async def export_csv(
+    readers: Annotated[ReadSessions, Depends(get_read_sessions)],
+    session: SessionDep,
+    ctx: WarmTenant,
+    filters: Filters,
+) -> StreamingResponse:
     """The filtered list as CSV (UTF-8 with BOM), streamed; audited as data.exported."""
-    return await _export(session, ctx, filters, "csv")
+    return await _export(readers, session, ctx, filters, "csv")
 
 
 @router.get("/export.xlsx", response_class=StreamingResponse)
-async def export_xlsx(session: SessionDep, ctx: WarmTenant, filters: Filters) -> StreamingResponse:
+@writes_on_get
+async def export_xlsx(
+    readers: Annotated[ReadSessions, Depends(get_read_sessions)],
+    session: SessionDep,
+    ctx: WarmTenant,
+    filters: Filters,
+) -> StreamingResponse:
     """The filtered list as an Excel workbook, streamed; audited as data.exported."""
-    return await _export(session, ctx, filters, "xlsx")
+    return await _export(readers, session, ctx, filters, "xlsx")
 
 
 @router.post("/bulk-tag", response_model=JobRead, status_code=202)
@@ -174,10 +209,20 @@ async def edit(
     return await service.edit_relation(session, ctx, follow_relation_id, body)
 
 
+@relations.put(
+    "/{follow_relation_id}/tags", response_model=ContactDetail, responses=error_responses(404, 409, 429, 502)
+)
+async def set_tags(
+    session: SessionDep, ctx: WarmTenant, follow_relation_id: uuid.UUID, body: FollowRelationTagsIn
+) -> ContactDetail:
+    """Set the relation's corp tags: pushed to WeCom (mark_tag) first, then stored."""
+    return await service.set_relation_tags(session, ctx, follow_relation_id, body)
+
+
 @alerts.get("", response_model=AlertPage)
 async def list_alerts(
     session: SessionDep,
-    ctx: CurrentTenant,
+    ctx: WarmTenant,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     unread_only: bool = False,

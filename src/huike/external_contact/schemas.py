@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from huike.core.schemas import Schema
 from huike.external_contact.models import ContactStatus, ContactType, RelationStatus
+
+
+class GroupMembership(StrEnum):
+    """The customer-group filter: in / not in the group ``group_chat_id``, in any group, in none."""
+
+    in_group = "in"
+    not_in_group = "not_in"
+    any_group = "any"
+    no_group = "none"
 
 
 class ContactFilters(Schema):
@@ -19,8 +29,11 @@ class ContactFilters(Schema):
     * ``owner_ids``: members; ``department_id``: members of that department and its sub-departments;
     * ``added_from`` / ``added_to``: the customer's first add time, ``[from, to)``;
     * ``add_ways``, ``states`` (channels), ``contact_type``, ``status`` (active / lost / gone);
+    * ``group_membership`` (with ``group_chat_id`` for ``in`` / ``not_in``): customer-group membership
+      now (``any``: in some group, ``none``: in no group);
     * ``keyword``: part of the nickname, a remark or the corp name (at least one character);
-    * ``mobile``: a remark mobile, matched exactly after normalisation.
+    * ``mobile``: a remark mobile, matched exactly after normalisation;
+    * ``contact_ids``: only these customers (the rows a user ticked; bulk requests only).
     """
 
     tag_any: list[uuid.UUID] = Field(default_factory=list, max_length=100)
@@ -34,15 +47,18 @@ class ContactFilters(Schema):
     states: list[str] = Field(default_factory=list, max_length=50)
     contact_type: ContactType | None = None
     status: ContactStatus | None = None
+    group_membership: GroupMembership | None = None
+    group_chat_id: uuid.UUID | None = None
     keyword: str | None = Field(default=None, min_length=1, max_length=64)
     mobile: str | None = Field(default=None, min_length=3, max_length=32)
+    contact_ids: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
 
     def stored(self) -> dict[str, Any]:
         """What a bulk operation keeps in plain JSON: everything but the keyword."""
         return self.model_dump(mode="json", exclude={"keyword"})
 
 
-class TagRef(BaseModel):
+class CustomerTagRef(BaseModel):
     id: uuid.UUID
     name: str
     group_id: uuid.UUID
@@ -64,7 +80,7 @@ class ContactRead(BaseModel):
     added_at: datetime
     lost_at: datetime | None
     owners: list[MemberRef]
-    tags: list[TagRef]
+    tags: list[CustomerTagRef]
 
 
 class FollowRelationRead(BaseModel):
@@ -74,7 +90,7 @@ class FollowRelationRead(BaseModel):
     description: str | None
     remark_corp_name: str | None
     remark_mobiles: list[str] = Field(description="masked: 138****8000")
-    tags: list[TagRef]
+    tags: list[CustomerTagRef]
     add_way: int
     state: str | None
     oper_userid: str | None
@@ -84,6 +100,10 @@ class FollowRelationRead(BaseModel):
 
 
 class TimelineItem(BaseModel):
+    """One entry of the customer's timeline. ``kind``: added, tagged, untagged, remark_changed,
+    deleted_by_member, deleted_by_customer, transferred, transfer_failed, removed, lost, and from the
+    customer groups joined_group / left_group (with ``group_chat_id`` and ``group_name``)."""
+
     id: uuid.UUID
     kind: str
     follow_id: uuid.UUID | None
@@ -92,10 +112,20 @@ class TimelineItem(BaseModel):
     source: str
     reason: str | None
     occurred_at: datetime
+    group_chat_id: uuid.UUID | None = None
+    group_name: str | None = None
+
+
+class CustomerGroupRef(BaseModel):
+    id: uuid.UUID
+    name: str
+    join_time: datetime | None
+    join_scene: int
 
 
 class ContactDetail(ContactRead):
     follow_relations: list[FollowRelationRead]
+    groups: list[CustomerGroupRef] = Field(description="the customer groups the customer is in now")
     timeline: list[TimelineItem]
 
 
@@ -121,6 +151,13 @@ class FollowRelationEdit(Schema):
     remark_mobiles: list[str] | None = Field(default=None, max_length=10)
 
 
+class FollowRelationTagsIn(Schema):
+    """The relation's corp tags after the change: what is missing is added, what is extra removed
+    (``[]`` removes every tag)."""
+
+    tag_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
+
+
 class BulkTagIn(Schema):
     filters: ContactFilters = Field(default_factory=ContactFilters)
     add_tag_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
@@ -136,6 +173,8 @@ class AlertRead(BaseModel):
     member_id: uuid.UUID | None
     created_at: datetime
     read_at: datetime | None
+    contact_name: str | None = None
+    member_name: str | None = None
 
 
 class AlertPage(BaseModel):

@@ -42,6 +42,7 @@ within one tenant; they are rebuilt when a text changes (``keywords_hash``) and 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -54,6 +55,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.db import insert_ignore, utcnow
@@ -63,14 +65,16 @@ from huike.core.schemas import CursorPage
 from huike.core.tasks import Checkpoint, Job, Report, create_job, no_checkpoint, no_report
 from huike.core.tenancy import TenantContext
 from huike.external_contact.errors import (
+    GroupRequired,
     InvalidMobile,
     NothingToChange,
     NothingToTag,
     RelationGone,
     SyncRunning,
+    UnknownGroup,
     UnknownTags,
 )
-from huike.external_contact.filters import Resolved
+from huike.external_contact.filters import Resolved, sort_key
 from huike.external_contact.models import (
     LIVE_STATUSES,
     LOST_STATUSES,
@@ -116,12 +120,15 @@ from huike.external_contact.schemas import (
     ContactDetail,
     ContactFilters,
     ContactRead,
+    CustomerGroupRef,
+    CustomerTagRef,
     FollowRelationEdit,
     FollowRelationRead,
+    FollowRelationTagsIn,
+    GroupMembership,
     MemberRef,
     RevealedMobiles,
     RevealRead,
-    TagRef,
     TimelineItem,
 )
 from huike.privacy.audit.service import record
@@ -215,17 +222,41 @@ async def _reindex(
     *,
     new: bool,
 ) -> bool:
-    texts = _texts(contact, relations)
-    digest = _digest(sorted(texts))
-    if not new and contact.keywords_hash == digest:
-        return False
-    key = await _index_key(session, ctx, create=True)
-    assert key is not None
-    tokens = {_token(key[0], key[1], g) for text in texts for g in grams(text)}
-    await session.flush()
-    await KeywordRepository(session, ctx).replace(contact.id, tokens, new=new)
-    contact.keywords_hash = digest
-    return True
+    return bool(await _reindex_many(session, ctx, [(contact, list(relations), new)]))
+
+
+async def _reindex_many(
+    session: AsyncSession,
+    ctx: TenantContext,
+    items: Sequence[tuple[ExternalContact, Sequence[FollowRelation], bool]],
+) -> int:
+    """Rebuild the keyword tokens of the customers whose texts changed (``new``: none stored yet)
+    with one DELETE and one INSERT for all of them; the hash is set before the flush, so a new
+    customer is inserted with it. Returns how many were rebuilt."""
+    key: tuple[bytes, int] | None = None
+    stale: list[uuid.UUID] = []
+    rows: list[dict[str, Any]] = []
+    changed = 0
+    for contact, relations, new in items:
+        texts = _texts(contact, relations)
+        digest = _digest(sorted(texts))
+        if not new and contact.keywords_hash == digest:
+            continue
+        if key is None:
+            key = await _index_key(session, ctx, create=True)
+            assert key is not None
+        tokens = {_token(key[0], key[1], g) for text in texts for g in grams(text)}
+        rows.extend(
+            {"tenant_id": ctx.tenant_id, "token": t, "contact_id": contact.id} for t in sorted(tokens)
+        )
+        if not new:
+            stale.append(contact.id)
+        contact.keywords_hash = digest
+        changed += 1
+    if changed:
+        await session.flush()
+        await KeywordRepository(session, ctx).replace_many(stale, rows)
+    return changed
 
 
 async def rebuild_keywords(session: AsyncSession, ctx: TenantContext, *, batch: int = 500) -> int:
@@ -241,12 +272,12 @@ async def rebuild_keywords(session: AsyncSession, ctx: TenantContext, *, batch: 
         if not rows:
             return done
         relations = await FollowRepository(session, ctx).of_contacts([c.id for c in rows])
+        by_contact: dict[uuid.UUID, list[FollowRelation]] = {}
+        for relation in relations:
+            by_contact.setdefault(relation.contact_id, []).append(relation)
         for contact in rows:
             contact.keywords_hash = ""
-            await _reindex(
-                session, ctx, contact, [r for r in relations if r.contact_id == contact.id], new=False
-            )
-            done += 1
+        done += await _reindex_many(session, ctx, [(c, by_contact.get(c.id, []), False) for c in rows])
         last = rows[-1].id
 
 
@@ -319,6 +350,35 @@ def _relation_hash(follow: Follow, tag_ids: Sequence[uuid.UUID]) -> str:
     )
 
 
+def _event_values(
+    ctx: TenantContext,
+    contact_id: uuid.UUID,
+    kind: EventKind,
+    *,
+    relation: FollowRelation | None = None,
+    tag_id: uuid.UUID | None = None,
+    source: str,
+    reason: str | None = None,
+    when: datetime | None = None,
+) -> dict[str, Any]:
+    """A timeline row's columns (every one, so rows can be inserted together)."""
+    now = utcnow()
+    return {
+        "id": uuid.uuid4(),
+        "tenant_id": ctx.tenant_id,
+        "contact_id": contact_id,
+        "follow_id": relation.id if relation is not None else None,
+        "member_id": relation.member_id if relation is not None else None,
+        "kind": str(kind),
+        "tag_id": tag_id,
+        "source": source,
+        "reason": reason,
+        "actor_user_id": ctx.user_id,
+        "occurred_at": when or now,
+        "created_at": now,
+    }
+
+
 def _event(
     ctx: TenantContext,
     contact_id: uuid.UUID,
@@ -331,17 +391,20 @@ def _event(
     when: datetime | None = None,
 ) -> ContactEvent:
     return ContactEvent(
-        tenant_id=ctx.tenant_id,
-        contact_id=contact_id,
-        follow_id=relation.id if relation is not None else None,
-        member_id=relation.member_id if relation is not None else None,
-        kind=str(kind),
-        tag_id=tag_id,
-        source=source,
-        reason=reason,
-        actor_user_id=ctx.user_id,
-        occurred_at=when or utcnow(),
+        **_event_values(
+            ctx, contact_id, kind, relation=relation, tag_id=tag_id, source=source, reason=reason, when=when
+        )
     )
+
+
+def _link_values(ctx: TenantContext, relation: FollowRelation, tag_id: uuid.UUID) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "tenant_id": ctx.tenant_id,
+        "follow_id": relation.id,
+        "contact_id": relation.contact_id,
+        "tag_id": tag_id,
+    }
 
 
 class Applier:
@@ -354,6 +417,10 @@ class Applier:
         # rows are added parents first (no ORM relationships order the INSERTs for us)
         self.relations: list[FollowRelation] = []
         self.children: list[Any] = []
+        # tag links and timeline rows are many and plain: inserted as rows, not as ORM objects
+        self.links: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.rows: list[Any] = []  # what apply() put in or loaded into the session
 
     async def apply(self, items: Sequence[tuple[wire.ExternalContact, Follow]]) -> dict[str, ExternalContact]:
         if not items:
@@ -419,25 +486,41 @@ class Applier:
             elif self.source != "sync":
                 relation.confirmed_at = self.read_at
             self.seen.append(relation.id)
+        # every relation of these customers is in by_key (loaded above or created here): statuses and
+        # keyword hashes are settled before the customers' INSERT/UPDATE, so each row is written once
+        by_contact: dict[uuid.UUID, list[FollowRelation]] = {}
+        for relation in by_key.values():
+            by_contact.setdefault(relation.contact_id, []).append(relation)
+        for contact in existing.values():
+            if contact.id in touched:
+                _set_status(
+                    session, ctx, contact, _status_of([r.status for r in by_contact.get(contact.id, [])])
+                )
+        await _reindex_many(  # flushes the customers, then writes their tokens
+            session,
+            ctx,
+            [(c, by_contact.get(c.id, []), dirty[c.id]) for c in existing.values() if c.id in dirty],
+        )
         await session.flush()
         session.add_all(self.relations)
         await session.flush()
         session.add_all(self.children)
         await session.flush()
-        if dirty:
-            all_relations = await FollowRepository(session, ctx).of_contacts(list(dirty))
-            by_contact: dict[uuid.UUID, list[FollowRelation]] = {}
-            for relation in all_relations:
-                by_contact.setdefault(relation.contact_id, []).append(relation)
-            for contact in existing.values():
-                if contact.id in dirty:
-                    await _reindex(
-                        session, ctx, contact, by_contact.get(contact.id, []), new=dirty[contact.id]
-                    )
-        for contact in existing.values():
-            if contact.id in touched:
-                await refresh_status(session, ctx, contact)
+        if self.links:
+            await session.execute(insert(ContactTag), self.links)
+        if self.events:
+            await session.execute(insert(ContactEvent), self.events)
+        self.rows = [*existing.values(), *by_key.values(), *self.children]
         return existing
+
+    async def release(self) -> None:
+        """Flush, then drop the rows of this batch from the session: a sync of a million customers
+        keeps one page in memory, not all of them."""
+        await self.session.flush()
+        for row in self.rows:
+            if row in self.session:
+                self.session.expunge(row)
+        self.rows = []
 
     def _contact_fields(self, contact: ExternalContact, found: wire.ExternalContact) -> None:
         contact.name = found.name[:200] or None
@@ -465,14 +548,9 @@ class Applier:
             self.children.append(
                 RemarkMobile(tenant_id=ctx.tenant_id, follow_id=relation.id, position=position, mobile=mobile)
             )
-        for tag_id in tag_ids:
-            self.children.append(
-                ContactTag(
-                    tenant_id=ctx.tenant_id, follow_id=relation.id, contact_id=contact.id, tag_id=tag_id
-                )
-            )
-        self.children.append(
-            _event(
+        self.links.extend(_link_values(ctx, relation, tag_id) for tag_id in tag_ids)
+        self.events.append(
+            _event_values(
                 ctx,
                 contact.id,
                 EventKind.added,
@@ -506,8 +584,10 @@ class Applier:
         ):
             return False  # the one-way relationship WeCom keeps after del_follow_user
         relation.status, relation.status_changed_at = RelationStatus.active, self.read_at
-        self.children.append(
-            _event(self.ctx, relation.contact_id, EventKind.added, relation=relation, source=self.source)
+        self.events.append(
+            _event_values(
+                self.ctx, relation.contact_id, EventKind.added, relation=relation, source=self.source
+            )
         )
         self.stats["relations_revived"] += 1
         return True
@@ -538,18 +618,16 @@ class Applier:
                 )
             changed_notes = True
         if changed_notes:
-            self.children.append(
-                _event(ctx, contact.id, EventKind.remark_changed, relation=relation, source=self.source)
+            self.events.append(
+                _event_values(
+                    ctx, contact.id, EventKind.remark_changed, relation=relation, source=self.source
+                )
             )
         wanted = set(tag_ids)
         for tag_id in sorted(wanted - current):
-            self.children.append(
-                ContactTag(
-                    tenant_id=ctx.tenant_id, follow_id=relation.id, contact_id=contact.id, tag_id=tag_id
-                )
-            )
-            self.children.append(
-                _event(
+            self.links.append(_link_values(ctx, relation, tag_id))
+            self.events.append(
+                _event_values(
                     ctx, contact.id, EventKind.tagged, relation=relation, tag_id=tag_id, source=self.source
                 )
             )
@@ -557,8 +635,8 @@ class Applier:
         if gone:
             await TagLinkRepository(self.session, ctx).remove(relation.id, gone)
             for tag_id in sorted(gone):
-                self.children.append(
-                    _event(
+                self.events.append(
+                    _event_values(
                         ctx,
                         contact.id,
                         EventKind.untagged,
@@ -570,17 +648,18 @@ class Applier:
         return texts_before != (relation.remark, relation.remark_corp_name)
 
 
-async def refresh_status(session: AsyncSession, ctx: TenantContext, contact: ExternalContact) -> None:
+def _status_of(statuses: Sequence[str]) -> ContactStatus:
     """The customer's status from its relations' (see :class:`ContactStatus`)."""
-    statuses = await FollowRepository(session, ctx).statuses(contact.id)
-    if any(s in LIVE_STATUSES and s == RelationStatus.active for s in statuses):
-        status = ContactStatus.active
-    elif any(s in LOST_STATUSES for s in statuses):
-        status = ContactStatus.lost
-    elif statuses:
-        status = ContactStatus.gone
-    else:
-        status = ContactStatus.active
+    if any(s == RelationStatus.active for s in statuses):
+        return ContactStatus.active
+    if any(s in LOST_STATUSES for s in statuses):
+        return ContactStatus.lost
+    return ContactStatus.gone if statuses else ContactStatus.active
+
+
+def _set_status(
+    session: AsyncSession, ctx: TenantContext, contact: ExternalContact, status: ContactStatus
+) -> None:
     if contact.status != status:
         was_active = contact.status == ContactStatus.active
         contact.status = str(status)
@@ -589,6 +668,12 @@ async def refresh_status(session: AsyncSession, ctx: TenantContext, contact: Ext
             session.add(_event(ctx, contact.id, EventKind.lost, source="callback"))
         elif status == ContactStatus.active:
             contact.lost_at = None
+
+
+async def refresh_status(session: AsyncSession, ctx: TenantContext, contact: ExternalContact) -> None:
+    """The customer's status from its relations' as stored (flush first)."""
+    statuses = await FollowRepository(session, ctx).statuses(contact.id)
+    _set_status(session, ctx, contact, _status_of(statuses))
 
 
 # --- the full sync ------------------------------------------------------------------------------------
@@ -674,26 +759,28 @@ async def sync_from_wecom(
     userids: list[str] = list(state.followers.get("userids", []))
     chunks = max(1, (len(userids) + USER_CHUNK - 1) // USER_CHUNK)
     if state.phase == SyncPhase.pages:
-        while state.chunk * USER_CHUNK < len(userids):
-            chunk = userids[state.chunk * USER_CHUNK : (state.chunk + 1) * USER_CHUNK]
-            read_at = utcnow()
-            page = await _batch(client, chunk, state.cursor, page_limit)
-            applier = Applier(session, ctx, source="sync", read_at=read_at)
-            await applier.apply(
-                [
-                    (row.external_contact, Follow.from_info(row.follow_info))
-                    for row in page.external_contact_list
-                ]
-            )
-            await FollowRepository(session, ctx).mark_seen(applier.seen, run_id)
-            stats.update(applier.stats)
-            stats["rows"] += len(page.external_contact_list)
-            stats["pages"] += 1
-            if page.next_cursor:
-                state.cursor = page.next_cursor
-            else:
-                state.chunk, state.cursor = state.chunk + 1, ""
-            await save(min(94, 2 + 92 * state.chunk // chunks))
+        reader = _PageReader(client, userids, page_limit)
+        try:
+            while state.chunk * USER_CHUNK < len(userids):
+                read_at, page = await reader.take(state.chunk, state.cursor)
+                following = (state.chunk, page.next_cursor) if page.next_cursor else (state.chunk + 1, "")
+                reader.start(*following)  # WeCom serves the next page while this one is stored
+                applier = Applier(session, ctx, source="sync", read_at=read_at)
+                await applier.apply(
+                    [
+                        (row.external_contact, Follow.from_info(row.follow_info))
+                        for row in page.external_contact_list
+                    ]
+                )
+                await FollowRepository(session, ctx).mark_seen(applier.seen, run_id)
+                stats.update(applier.stats)
+                stats["rows"] += len(page.external_contact_list)
+                stats["pages"] += 1
+                state.chunk, state.cursor = following
+                await save(min(94, 2 + 92 * state.chunk // chunks))
+                await applier.release()
+        finally:
+            reader.cancel()
         state.phase = SyncPhase.reconcile
         await save(95)
     if state.phase == SyncPhase.reconcile:
@@ -718,6 +805,44 @@ async def sync_from_wecom(
         report(100, 100)
     log.info("external_contact.sync_finished", **{k: int(v) for k, v in stats.items()})
     return dict(stats)
+
+
+class _PageReader:
+    """Reads ``batch/get_by_user`` pages one ahead: the request for the next page is in flight while
+    the current one is stored, so the sync takes about as long as the slower of the two, not their
+    sum. Only the position (chunk, cursor) saved at a checkpoint counts: a page read ahead and never
+    stored is read again by a retried run."""
+
+    def __init__(self, client: WeComClient, userids: Sequence[str], limit: int) -> None:
+        self.client, self.userids, self.limit = client, userids, limit
+        self.pending: tuple[int, str, datetime, asyncio.Task[wire.ExternalContactPage]] | None = None
+
+    def start(self, chunk: int, cursor: str) -> None:
+        self.cancel()
+        if chunk * USER_CHUNK >= len(self.userids):
+            return
+        userids = self.userids[chunk * USER_CHUNK : (chunk + 1) * USER_CHUNK]
+        read_at = utcnow()  # before the read: what it returns is at least this recent
+        task = asyncio.ensure_future(_batch(self.client, userids, cursor, self.limit))
+        self.pending = (chunk, cursor, read_at, task)
+
+    async def take(self, chunk: int, cursor: str) -> tuple[datetime, wire.ExternalContactPage]:
+        if self.pending is None or self.pending[:2] != (chunk, cursor):
+            self.start(chunk, cursor)
+        assert self.pending is not None
+        _, _, read_at, task = self.pending
+        self.pending = None
+        return read_at, await task
+
+    def cancel(self) -> None:
+        if self.pending is not None:
+            task = self.pending[3]
+            self.pending = None
+            if task.done():
+                if not task.cancelled():
+                    task.exception()  # retrieved: a page read ahead and not needed fails nobody
+            else:
+                task.cancel()
 
 
 async def _batch(
@@ -919,8 +1044,10 @@ async def resolve(session: AsyncSession, ctx: TenantContext, filters: ContactFil
         states=list(filters.states),
         contact_type=str(filters.contact_type) if filters.contact_type else None,
         status=str(filters.status) if filters.status else None,
+        contact_ids=list(filters.contact_ids),
         visible_member_ids=await visible_member_ids(session, ctx),
     )
+    resolved.in_group = await _group_clause(session, ctx, filters)
     if filters.keyword:
         key = await _index_key(session, ctx, create=False)
         parts = query_grams(filters.keyword)
@@ -933,6 +1060,27 @@ async def resolve(session: AsyncSession, ctx: TenantContext, filters: ContactFil
         except ValueError as exc:
             raise InvalidMobile() from exc
     return resolved
+
+
+async def _group_clause(session: AsyncSession, ctx: TenantContext, filters: ContactFilters) -> Any:
+    """The customer-group filter as the group domain's SQL (None: no filter)."""
+    from huike.group_chat import service as group_chat
+
+    membership = filters.group_membership
+    if membership is None and filters.group_chat_id is not None:
+        membership = GroupMembership.in_group
+    if membership is None:
+        return None
+    column = ExternalContact.external_userid
+    if membership in (GroupMembership.any_group, GroupMembership.no_group):
+        clause = group_chat.customers_in_groups(ctx, column)
+        return clause if membership == GroupMembership.any_group else ~clause
+    if filters.group_chat_id is None:
+        raise GroupRequired()
+    if not await group_chat.group_visible(session, ctx, filters.group_chat_id):
+        raise UnknownGroup(group_chat_id=str(filters.group_chat_id))
+    clause = group_chat.customers_in_groups(ctx, column, filters.group_chat_id)
+    return clause if membership == GroupMembership.in_group else ~clause
 
 
 def _cursor(value: str | None) -> tuple[datetime, uuid.UUID] | None:
@@ -954,6 +1102,7 @@ async def select_contacts(
     cursor: tuple[datetime, uuid.UUID] | None,
     limit: int,
     descending: bool,
+    sort: str = "added_at",
 ) -> tuple[list[tuple[ExternalContact, list[FollowRelation]]], bool]:
     """Up to ``limit`` customers after ``cursor`` with their relations (keyword confirmed by
     decryption), and whether more follow."""
@@ -961,7 +1110,7 @@ async def select_contacts(
     found: list[tuple[ExternalContact, list[FollowRelation]]] = []
     chunk = limit + 1 if not keyword else max(100, limit + 1)
     while len(found) <= limit:
-        rows = await contacts.page(resolved, cursor=cursor, limit=chunk, descending=descending)
+        rows = await contacts.page(resolved, cursor=cursor, limit=chunk, descending=descending, sort=sort)
         relations = await FollowRepository(session, ctx).of_contacts([c.id for c in rows])
         by_contact: dict[uuid.UUID, list[FollowRelation]] = {}
         for relation in relations:
@@ -973,16 +1122,23 @@ async def select_contacts(
             found.append((row, own))
         if len(rows) < chunk:
             break
-        cursor = (rows[-1].added_at, rows[-1].id)
+        cursor = (sort_key(rows[-1], sort), rows[-1].id)
     return found[: limit + 1], len(found) > limit
 
 
 async def _refs(
-    session: AsyncSession, ctx: TenantContext, relations: Sequence[FollowRelation]
+    session: AsyncSession,
+    ctx: TenantContext,
+    relations: Sequence[FollowRelation],
+    known: tuple[dict[uuid.UUID, Any], dict[uuid.UUID, Tag]] | None = None,
 ) -> tuple[dict[uuid.UUID, Any], dict[uuid.UUID, set[uuid.UUID]], dict[uuid.UUID, Tag]]:
-    members = await members_by_id(session, ctx, [r.member_id for r in relations if r.member_id])
+    """Members, tag links and tags of the relations; ``known`` members and tags (of earlier pages of
+    an export) are not read again, and are returned completed."""
+    members, tags = known if known is not None else ({}, {})
+    wanted = {r.member_id for r in relations if r.member_id and r.member_id not in members}
+    members.update(await members_by_id(session, ctx, wanted))
     links = await TagLinkRepository(session, ctx).of_follows([r.id for r in relations])
-    tags = await live_tags(session, ctx, {t for ids in links.values() for t in ids})
+    tags.update(await live_tags(session, ctx, {t for ids in links.values() for t in ids if t not in tags}))
     return members, links, tags
 
 
@@ -993,9 +1149,9 @@ def _member_ref(relation: FollowRelation, members: dict[uuid.UUID, Any]) -> Memb
     )
 
 
-def _tag_refs(ids: Iterable[uuid.UUID], tags: dict[uuid.UUID, Tag]) -> list[TagRef]:
+def _tag_refs(ids: Iterable[uuid.UUID], tags: dict[uuid.UUID, Tag]) -> list[CustomerTagRef]:
     return sorted(
-        (TagRef(id=t, name=tags[t].name, group_id=tags[t].group_id) for t in set(ids) if t in tags),
+        (CustomerTagRef(id=t, name=tags[t].name, group_id=tags[t].group_id) for t in set(ids) if t in tags),
         key=lambda ref: (ref.name, str(ref.id)),
     )
 
@@ -1030,11 +1186,20 @@ async def list_contacts(
     limit: int,
     cursor: str | None,
     descending: bool = True,
+    sort: str = "added_at",
 ) -> CursorPage[ContactRead]:
+    """A page in the order ``sort`` (``added_at`` or ``lost_at``: then only customers that were lost)."""
     await warm_keys(session, ctx.tenant_id)
     resolved = await resolve(session, ctx, filters)
     found, more = await select_contacts(
-        session, ctx, resolved, filters.keyword, cursor=_cursor(cursor), limit=limit, descending=descending
+        session,
+        ctx,
+        resolved,
+        filters.keyword,
+        cursor=_cursor(cursor),
+        limit=limit,
+        descending=descending,
+        sort=sort,
     )
     page = found[:limit]
     members, links, tags = await _refs(session, ctx, [r for _, rs in page for r in rs])
@@ -1042,7 +1207,9 @@ async def list_contacts(
     last = page[-1][0] if page else None
     return CursorPage[ContactRead](
         items=items,
-        next_cursor=encode_cursor(last.added_at.isoformat(), last.id) if more and last is not None else None,
+        next_cursor=encode_cursor(sort_key(last, sort).isoformat(), last.id)
+        if more and last is not None
+        else None,
     )
 
 
@@ -1084,12 +1251,46 @@ def mask(mobile: str) -> str:
     return "*" * len(mobile)
 
 
+TIMELINE_LIMIT = 200
+
+
 async def get_contact(session: AsyncSession, ctx: TenantContext, contact_id: uuid.UUID) -> ContactDetail:
+    from huike.group_chat import service as group_chat
+
     contact = await access_contact(session, ctx, contact_id)
     relations = await FollowRepository(session, ctx).of_contacts([contact.id])
     members, links, tags = await _refs(session, ctx, relations)
     mobiles = await MobileRepository(session, ctx).of_follows([r.id for r in relations])
-    events = await EventRepository(session, ctx).of_contact(contact.id)
+    events = await EventRepository(session, ctx).of_contact(contact.id, limit=TIMELINE_LIMIT)
+    groups, group_events = await group_chat.customer_groups(session, ctx, contact.external_userid)
+    timeline = [
+        TimelineItem(
+            id=e.id,
+            kind=e.kind,
+            follow_id=e.follow_id,
+            member_id=e.member_id,
+            tag_id=e.tag_id,
+            source=e.source,
+            reason=e.reason,
+            occurred_at=e.occurred_at,
+        )
+        for e in events
+    ] + [
+        TimelineItem(
+            id=e.id,
+            kind=f"{e.kind}_group",
+            follow_id=None,
+            member_id=None,
+            tag_id=None,
+            source="group_chat",
+            reason=None,
+            occurred_at=e.at,
+            group_chat_id=e.group_chat_id,
+            group_name=e.name,
+        )
+        for e in group_events
+    ]
+    timeline.sort(key=lambda item: (_aware(item.occurred_at), str(item.id)), reverse=True)
     return ContactDetail(
         **_contact_read(contact, relations, members, links, tags),
         follow_relations=[
@@ -1110,20 +1311,16 @@ async def get_contact(session: AsyncSession, ctx: TenantContext, contact_id: uui
             )
             for r in relations
         ],
-        timeline=[
-            TimelineItem(
-                id=e.id,
-                kind=e.kind,
-                follow_id=e.follow_id,
-                member_id=e.member_id,
-                tag_id=e.tag_id,
-                source=e.source,
-                reason=e.reason,
-                occurred_at=e.occurred_at,
-            )
-            for e in events
+        groups=[
+            CustomerGroupRef(id=g.group_chat_id, name=g.name, join_time=g.join_time, join_scene=g.join_scene)
+            for g in groups
         ],
+        timeline=timeline[:TIMELINE_LIMIT],
     )
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 async def reveal_mobiles(session: AsyncSession, ctx: TenantContext, contact_id: uuid.UUID) -> RevealRead:
@@ -1211,6 +1408,66 @@ async def edit_relation(
         object_id=relation.id,
         details={"fields": sorted(fields & {"remark", "description", "remark_mobiles"})},
     )
+    return await get_contact(session, ctx, contact.id)
+
+
+async def set_relation_tags(
+    session: AsyncSession, ctx: TenantContext, follow_id: uuid.UUID, data: FollowRelationTagsIn
+) -> ContactDetail:
+    """Make the relation's corp tags ``data.tag_ids``: one ``mark_tag`` with what to add and remove,
+    stored here only when WeCom accepts (84061: ``external_contact.relation_gone``)."""
+    from huike.wecom.service import client_for
+
+    await warm_keys(session, ctx.tenant_id)
+    relation = await FollowRepository(session, ctx).get_or_404(follow_id)
+    contact = await access_contact(session, ctx, relation.contact_id)
+    if relation.status not in LIVE_STATUSES:
+        raise RelationGone()
+    wanted = set(data.tag_ids)
+    known = await live_tags(session, ctx, wanted)
+    unusable = sorted(str(t) for t in wanted if t not in known or known[t].wecom_id is None)
+    if unusable:
+        raise UnknownTags(tag_ids=unusable)
+    links = TagLinkRepository(session, ctx)
+    have = (await links.of_follows([relation.id])).get(relation.id, set())
+    add = sorted(wanted - have)
+    remove = await live_tags(session, ctx, have - wanted)  # a tag deleted meanwhile is WeCom's already
+    if add or remove:
+        client, _ = await client_for(session, ctx)
+        try:
+            await client.mark_tag(
+                relation.member_userid,
+                contact.external_userid,
+                add=[str(known[t].wecom_id) for t in add],
+                remove=[str(t.wecom_id) for t in remove.values() if t.wecom_id],
+            )
+        except NotExternalContact as error:
+            raise RelationGone(errcode=_errcode(error)) from error
+        for tag_id in add:
+            session.add(
+                ContactTag(
+                    tenant_id=ctx.tenant_id, follow_id=relation.id, contact_id=contact.id, tag_id=tag_id
+                )
+            )
+            session.add(
+                _event(ctx, contact.id, EventKind.tagged, relation=relation, tag_id=tag_id, source="api")
+            )
+        await links.remove(relation.id, remove)
+        for tag_id in sorted(remove):
+            session.add(
+                _event(ctx, contact.id, EventKind.untagged, relation=relation, tag_id=tag_id, source="api")
+            )
+        relation.content_hash = ""  # the next read from WeCom stores WeCom's own view
+        relation.confirmed_at = utcnow()
+        await session.flush()
+        await record(
+            session,
+            ctx,
+            "external_contact.tags_edited",
+            object_type="follow_relation",
+            object_id=relation.id,
+            details={"added": len(add), "removed": len(remove)},
+        )
     return await get_contact(session, ctx, contact.id)
 
 
@@ -1380,13 +1637,23 @@ async def list_alerts(
 ) -> AlertPage:
     if ctx.user_id is None:
         return AlertPage(items=[], next_cursor=None, unread=0)
+    await warm_keys(session, ctx.tenant_id)
     repository = AlertRepository(session, ctx)
     rows = await repository.page(
         ctx.user_id, cursor=_cursor(cursor), limit=limit + 1, unread_only=unread_only
     )
     page = list(rows[:limit])
+    contacts = {c.id: c for c in await ContactRepository(session, ctx).by_ids(a.contact_id for a in page)}
+    members = await members_by_id(session, ctx, [a.member_id for a in page if a.member_id])
+    items = []
+    for row in page:
+        item = AlertRead.model_validate(row, from_attributes=True)
+        contact, member = contacts.get(row.contact_id), members.get(row.member_id) if row.member_id else None
+        item.contact_name = contact.name if contact is not None else None
+        item.member_name = member.name if member is not None else None
+        items.append(item)
     return AlertPage(
-        items=[AlertRead.model_validate(row, from_attributes=True) for row in page],
+        items=items,
         next_cursor=encode_cursor(page[-1].created_at.isoformat(), page[-1].id)
         if len(rows) > limit
         else None,
@@ -1426,6 +1693,7 @@ __all__ = [
     "reveal_mobiles",
     "run_bulk_tag",
     "select_contacts",
+    "set_relation_tags",
     "start_bulk_tag",
     "start_sync",
     "sync_from_wecom",

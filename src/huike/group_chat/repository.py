@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, Select, and_, exists, false, func, or_, select
 
 from huike.core.repository import TenantRepository
 from huike.core.tasks import Job, JobStatus
@@ -34,10 +34,12 @@ from huike.group_chat.models import (
     GroupChat,
     GroupChatDailyStat,
     GroupChatMember,
+    GroupChatMemberChange,
     GroupChatSyncState,
     GroupChatTag,
     GroupChatTagLink,
     GroupStatus,
+    MemberType,
 )
 from huike.member.models import Member
 
@@ -151,18 +153,71 @@ class GroupChatRepository(TenantRepository[GroupChat]):
         return statement
 
     async def page(
-        self, statement: Select[GroupChat], *, after: tuple[datetime, uuid.UUID] | None, limit: int
+        self,
+        statement: Select[GroupChat],
+        *,
+        after: tuple[Any, uuid.UUID] | None,
+        limit: int,
+        sort: str = "created_desc",
     ) -> Sequence[GroupChat]:
-        """Newest first (WeCom's creation time, then id)."""
+        """Newest first (WeCom's creation time, then id) unless ``sort`` says otherwise
+        (``created_asc``, ``size_desc``, ``size_asc``); ``after`` is the last row's sort value and id."""
+        column: Any = GroupChat.member_count if sort.startswith("size") else GroupChat.wecom_created_at
+        descending = sort.endswith("desc")
         if after is not None:
-            created, id = after
-            keyset: ColumnElement[bool] = or_(
-                GroupChat.wecom_created_at < created,
-                and_(GroupChat.wecom_created_at == created, GroupChat.id < id),
-            )
+            value, id = after
+            if descending:
+                keyset: ColumnElement[bool] = or_(column < value, and_(column == value, GroupChat.id < id))
+            else:
+                keyset = or_(column > value, and_(column == value, GroupChat.id > id))
             statement = statement.where(keyset)
-        statement = statement.order_by(GroupChat.wecom_created_at.desc(), GroupChat.id.desc()).limit(limit)
-        return (await self.session.execute(statement)).scalars().all()
+        if descending:
+            statement = statement.order_by(column.desc(), GroupChat.id.desc())
+        else:
+            statement = statement.order_by(column.asc(), GroupChat.id.asc())
+        return (await self.session.execute(statement.limit(limit))).scalars().all()
+
+    async def brief(self, statement: Select[GroupChat]) -> list[tuple[uuid.UUID, datetime, int]]:
+        """(id, creation time, size) of each group ``statement`` selects."""
+        columns = statement.order_by(None).with_only_columns(
+            GroupChat.id, GroupChat.wecom_created_at, GroupChat.member_count
+        )
+        return [(id, created, int(size)) for id, created, size in (await self.session.execute(columns)).all()]
+
+    async def owners(self, scope: Scope) -> list[tuple[str, int]]:
+        """The owners of the live groups in scope, with how many groups each has."""
+        groups = self.scoped(scope).where(GroupChat.status != GroupStatus.dismissed).subquery()
+        statement = (
+            select(groups.c.owner_userid, func.count())
+            .where(groups.c.owner_userid != "")
+            .group_by(groups.c.owner_userid)
+            .order_by(func.count().desc(), groups.c.owner_userid)
+        )
+        return [(userid, int(n)) for userid, n in (await self.session.execute(statement)).all()]
+
+    async def totals(self, statement: Select[GroupChat], since: datetime) -> dict[str, Any]:
+        """Over the groups ``statement`` selects: counts by status, and over the live ones the groups,
+        the people in them, and the groups created from ``since``."""
+        groups = statement.order_by(None).subquery()
+        live = groups.c.status != GroupStatus.dismissed
+        by_status = await self.session.execute(
+            select(groups.c.status, func.count()).group_by(groups.c.status)
+        )
+        row = (
+            await self.session.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(groups.c.member_count), 0),
+                    func.count().filter(groups.c.wecom_created_at >= since),
+                ).where(live)
+            )
+        ).one()
+        return {
+            "by_status": {status: int(n) for status, n in by_status.all()},
+            "groups": int(row[0]),
+            "members": int(row[1]),
+            "new_groups": int(row[2]),
+        }
 
     async def count(self, statement: Select[GroupChat]) -> int:
         counted = select(func.count()).select_from(statement.order_by(None).subquery())
@@ -179,6 +234,48 @@ class GroupChatMemberRepository(TenantRepository[GroupChatMember]):
         statement = statement.order_by(GroupChatMember.join_time, GroupChatMember.userid)
         return (await self.session.execute(statement)).scalars().all()
 
+    def listed(self, group_chat_id: uuid.UUID, *, state: str, kind: str | None) -> Select[GroupChatMember]:
+        statement = self.select().where(GroupChatMember.group_chat_id == group_chat_id)
+        if state == "present":
+            statement = statement.where(GroupChatMember.left_at.is_(None))
+        elif state == "left":
+            statement = statement.where(GroupChatMember.left_at.is_not(None))
+        if kind is not None:
+            statement = statement.where(GroupChatMember.member_type == kind)
+        return statement
+
+    async def page_of(
+        self, statement: Select[GroupChatMember], *, offset: int, limit: int
+    ) -> Sequence[GroupChatMember]:
+        """Latest joins first (people without a join time last)."""
+        ordered = statement.order_by(
+            GroupChatMember.join_time.is_(None),
+            GroupChatMember.join_time.desc(),
+            GroupChatMember.userid,
+        )
+        return (await self.session.execute(ordered.offset(offset).limit(limit))).scalars().all()
+
+    async def count_by_type(self, statement: Select[GroupChatMember]) -> dict[str, int]:
+        people = statement.order_by(None).subquery()
+        rows = await self.session.execute(
+            select(people.c.member_type, func.count()).group_by(people.c.member_type)
+        )
+        return {kind: int(n) for kind, n in rows.all()}
+
+    async def present_by_type(self, groups: Select[GroupChat]) -> dict[str, int]:
+        """People in the groups ``groups`` selects, by type (a person in two groups counts twice)."""
+        ids = groups.order_by(None).with_only_columns(GroupChat.id)
+        statement = (
+            select(GroupChatMember.member_type, func.count())
+            .where(
+                GroupChatMember.tenant_id == self.ctx.tenant_id,
+                GroupChatMember.left_at.is_(None),
+                GroupChatMember.group_chat_id.in_(ids),
+            )
+            .group_by(GroupChatMember.member_type)
+        )
+        return {kind: int(n) for kind, n in (await self.session.execute(statement)).all()}
+
     async def count_present(self, group_chat_id: uuid.UUID) -> int:
         statement = select(func.count()).where(
             GroupChatMember.tenant_id == self.ctx.tenant_id,
@@ -186,6 +283,45 @@ class GroupChatMemberRepository(TenantRepository[GroupChatMember]):
             GroupChatMember.left_at.is_(None),
         )
         return int((await self.session.execute(statement)).scalar_one())
+
+    async def of_userid(self, userid: str) -> Sequence[tuple[GroupChatMember, GroupChat]]:
+        """Every group the person is or was in, with the group."""
+        statement = (
+            select(GroupChatMember, GroupChat)
+            .join(GroupChat, GroupChat.id == GroupChatMember.group_chat_id)
+            .where(GroupChatMember.tenant_id == self.ctx.tenant_id, GroupChatMember.userid == userid)
+            .order_by(GroupChatMember.join_time, GroupChatMember.id)
+        )
+        return [(member, group) for member, group in (await self.session.execute(statement)).all()]
+
+
+def present_clause(
+    tenant_id: uuid.UUID, userid: ColumnExpressionArgument[str], group_chat_id: uuid.UUID | None
+) -> ColumnElement[bool]:
+    """A correlated EXISTS: ``userid`` is a present external member of the group (of any group when
+    ``group_chat_id`` is None); answered by ``ix_group_chat_members_tenant_userid``."""
+    conditions = [
+        GroupChatMember.tenant_id == tenant_id,
+        GroupChatMember.userid == userid,
+        GroupChatMember.member_type == MemberType.external,
+        GroupChatMember.left_at.is_(None),
+    ]
+    if group_chat_id is not None:
+        conditions.append(GroupChatMember.group_chat_id == group_chat_id)
+    return exists(select(GroupChatMember.id).where(*conditions))
+
+
+class MemberChangeRepository(TenantRepository[GroupChatMemberChange]):
+    model = GroupChatMemberChange
+
+    async def of_userid(self, userid: str, *, limit: int = 200) -> Sequence[GroupChatMemberChange]:
+        statement = (
+            self.select()
+            .where(GroupChatMemberChange.userid == userid)
+            .order_by(GroupChatMemberChange.at.desc(), GroupChatMemberChange.id.desc())
+            .limit(limit)
+        )
+        return (await self.session.execute(statement)).scalars().all()
 
 
 class DailyStatRepository(TenantRepository[GroupChatDailyStat]):
@@ -219,6 +355,48 @@ class DailyStatRepository(TenantRepository[GroupChatDailyStat]):
             .limit(1)
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def of_groups_between(
+        self, groups: Select[GroupChat], first: date, last: date
+    ) -> Sequence[GroupChatDailyStat]:
+        """The rows from ``first`` to ``last`` of the groups ``groups`` selects, by day."""
+        ids = groups.order_by(None).with_only_columns(GroupChat.id)
+        statement = (
+            self.select()
+            .where(
+                GroupChatDailyStat.group_chat_id.in_(ids),
+                GroupChatDailyStat.day >= first,
+                GroupChatDailyStat.day <= last,
+            )
+            .order_by(GroupChatDailyStat.day)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def last_sizes_before(self, groups: Select[GroupChat], day: date) -> dict[uuid.UUID, int]:
+        """For each group ``groups`` selects: its size at the end of its last day with a row before ``day``."""
+        ids = groups.order_by(None).with_only_columns(GroupChat.id)
+        latest = (
+            select(GroupChatDailyStat.group_chat_id, func.max(GroupChatDailyStat.day).label("day"))
+            .where(
+                GroupChatDailyStat.tenant_id == self.ctx.tenant_id,
+                GroupChatDailyStat.group_chat_id.in_(ids),
+                GroupChatDailyStat.day < day,
+            )
+            .group_by(GroupChatDailyStat.group_chat_id)
+            .subquery()
+        )
+        statement = (
+            select(GroupChatDailyStat.group_chat_id, GroupChatDailyStat.size)
+            .join(
+                latest,
+                and_(
+                    GroupChatDailyStat.group_chat_id == latest.c.group_chat_id,
+                    GroupChatDailyStat.day == latest.c.day,
+                ),
+            )
+            .where(GroupChatDailyStat.tenant_id == self.ctx.tenant_id)
+        )
+        return {id: int(size) for id, size in (await self.session.execute(statement)).all()}
 
 
 class GroupChatTagRepository(TenantRepository[GroupChatTag]):

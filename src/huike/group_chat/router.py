@@ -9,22 +9,31 @@ from typing import Annotated
 
 from fastapi import Query, Response
 
+from huike.core.db import writes_on_get
 from huike.core.errors import error_responses
 from huike.core.routing import SessionDep, make_router
 from huike.group_chat import service
-from huike.group_chat.models import GroupStatus
+from huike.group_chat.models import GroupStatus, MemberType
 from huike.group_chat.schemas import (
+    GroupBulkTags,
+    GroupBulkTagsResult,
     GroupChatDetail,
     GroupChatPage,
+    GroupChatSyncIn,
+    GroupMemberPage,
+    GroupOverview,
+    GroupOwnerList,
+    GroupSort,
     GroupTagIn,
     GroupTagList,
     GroupTagRead,
     GroupTagsSet,
     GroupTagUpdate,
-    SyncIn,
+    MemberState,
     Trend,
 )
 from huike.job.schemas import JobRead
+from huike.permission.deps import GroupsManage, GroupsView
 from huike.security.deps import WarmTenant
 from huike.security.sessions import CurrentTenant
 
@@ -33,12 +42,13 @@ tags = make_router(prefix="/api/v1/group-chat-tags", tag="group_chats", response
 
 
 @router.post("/sync", response_model=JobRead, status_code=202, responses=error_responses(403, 409))
-async def sync(session: SessionDep, ctx: CurrentTenant, body: SyncIn | None = None) -> object:
+async def sync(session: SessionDep, ctx: CurrentTenant, body: GroupChatSyncIn | None = None) -> object:
     """Start a full sync of customer groups from WeCom (admins; 409 while one is queued or running)."""
     return await service.start_sync(session, ctx, full=body.full if body else False)
 
 
-@router.get("", response_model=GroupChatPage, responses=error_responses(400))
+@router.get("", response_model=GroupChatPage, responses=error_responses(400, 403))
+@writes_on_get  # a view of another member's groups is audited (R-ADM-1)
 async def list_groups(
     session: SessionDep,
     ctx: WarmTenant,
@@ -50,10 +60,13 @@ async def list_groups(
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     status: Annotated[list[GroupStatus] | None, Query()] = None,
+    owner_userid: Annotated[list[str] | None, Query(max_length=100)] = None,
+    sort: GroupSort = GroupSort.created_desc,
 ) -> GroupChatPage:
-    """Groups newest first. ``owner_id`` (repeatable): groups of these members; ``tag_id``
-    (repeatable): groups with any of these local tags; ``created_from`` ≤ creation < ``created_to``;
-    ``status`` (repeatable). ``total`` counts every match."""
+    """Groups newest first. ``owner_id`` (repeatable): groups of these members; ``owner_userid``
+    (repeatable): of these owners' UserIDs (e.g. owners who left); ``tag_id`` (repeatable): groups
+    with any of these local tags; ``created_from`` ≤ creation < ``created_to``; ``status``
+    (repeatable); ``sort``: by creation time or size. ``total`` counts every match."""
     return await service.list_groups(
         session,
         ctx,
@@ -65,13 +78,70 @@ async def list_groups(
         created_from=created_from,
         created_to=created_to,
         statuses=status,
+        owner_userids=owner_userid,
+        sort=sort,
     )
+
+
+OwnerIds = Annotated[list[uuid.UUID] | None, Query(max_length=100)]
+OwnerUserids = Annotated[list[str] | None, Query(max_length=100)]
+
+
+@router.get("/owners", response_model=GroupOwnerList)
+async def owners(session: SessionDep, ctx: GroupsView) -> GroupOwnerList:
+    """Owners of the live groups the caller may see, with their group counts (the owner filter)."""
+    return await service.list_owners(session, ctx)
+
+
+@router.get("/overview", response_model=GroupOverview)
+async def overview(
+    session: SessionDep, ctx: GroupsView, owner_id: OwnerIds = None, owner_userid: OwnerUserids = None
+) -> GroupOverview:
+    """Totals over the groups the caller may see (optionally of these owners): groups, people in
+    them, groups created today, joins and quits today and over the last 7 days, groups by status."""
+    return await service.overview(session, ctx, owner_ids=owner_id, owner_userids=owner_userid)
+
+
+@router.get("/trend", response_model=Trend)
+async def trend_of_groups(
+    session: SessionDep,
+    ctx: GroupsView,
+    days: Annotated[int, Query(ge=1, le=180)] = 30,
+    owner_id: OwnerIds = None,
+    owner_userid: OwnerUserids = None,
+) -> Trend:
+    """One point a day (Asia/Shanghai) up to today, summed over the groups the caller may see
+    (optionally of these owners): people in them at the end of the day, joins and quits."""
+    return await service.trend_of_groups(session, ctx, days, owner_ids=owner_id, owner_userids=owner_userid)
+
+
+@router.post("/bulk-tags", response_model=GroupBulkTagsResult, responses=error_responses(403, 404))
+async def bulk_tags(session: SessionDep, ctx: GroupsManage, body: GroupBulkTags) -> GroupBulkTagsResult:
+    """Add and remove local tags on many groups (404 when one is not visible; nothing changes then)."""
+    return await service.bulk_tags(session, ctx, body)
 
 
 @router.get("/{group_chat_id}", response_model=GroupChatDetail, responses=error_responses(404))
 async def get(session: SessionDep, ctx: WarmTenant, group_chat_id: uuid.UUID) -> GroupChatDetail:
     """The group, its present members and its statistics."""
     return await service.get_group(session, ctx, group_chat_id)
+
+
+@router.get("/{group_chat_id}/members", response_model=GroupMemberPage, responses=error_responses(403, 404))
+async def members(
+    session: SessionDep,
+    ctx: GroupsView,
+    group_chat_id: uuid.UUID,
+    state: MemberState = MemberState.present,
+    type: MemberType | None = None,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> GroupMemberPage:
+    """The group's people, latest joins first: ``state`` present (default), left or all; ``type``
+    member or external."""
+    return await service.list_people(
+        session, ctx, group_chat_id, state=state, kind=type, offset=offset, limit=limit
+    )
 
 
 @router.get("/{group_chat_id}/trend", response_model=Trend, responses=error_responses(404))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
@@ -11,9 +12,27 @@ from huike.core.schemas import Schema
 from huike.group_chat.models import GroupStatus, MemberType
 
 MAX_TAGS_PER_GROUP = 100
+MAX_BULK_GROUPS = 500
 
 
-class SyncIn(Schema):
+class GroupSort(StrEnum):
+    """Orders of the group list: WeCom's creation time or the group's size, either way."""
+
+    created_desc = "created_desc"
+    created_asc = "created_asc"
+    size_desc = "size_desc"
+    size_asc = "size_asc"
+
+
+class MemberState(StrEnum):
+    """Which people of a group: those in it now, those who left, or both."""
+
+    present = "present"
+    left = "left"
+    all = "all"
+
+
+class GroupChatSyncIn(Schema):
     """``full``: read every group with groupchat/get (otherwise only new, changed or stale ones)."""
 
     full: bool = False
@@ -25,7 +44,7 @@ class OwnerRef(BaseModel):
     name: str | None
 
 
-class TagRef(BaseModel):
+class GroupChatTagRef(BaseModel):
     id: uuid.UUID
     name: str
 
@@ -40,7 +59,7 @@ class GroupChatRead(BaseModel):
     wecom_created_at: datetime
     dismissed_at: datetime | None
     synced_at: datetime | None
-    tags: list[TagRef]
+    tags: list[GroupChatTagRef]
 
 
 class GroupChatPage(BaseModel):
@@ -57,6 +76,7 @@ class GroupMemberRead(BaseModel):
     join_scene: int = Field(description="1 invited directly, 2 by link, 3 group QR code, 0 invited")
     join_time: datetime | None
     invitor_userid: str | None
+    invitor_name: str | None = Field(default=None, description="the inviting member's name")
     left_at: datetime | None
 
 
@@ -109,3 +129,50 @@ class GroupTagsSet(Schema):
     """The group's local tags, replacing the ones it has (empty: none)."""
 
     tag_ids: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_TAGS_PER_GROUP)
+
+
+class GroupMemberPage(BaseModel):
+    """A page of a group's people; ``total`` counts every match, ``members``/``externals`` the
+    matches of each type (the type filter aside)."""
+
+    items: list[GroupMemberRead]
+    total: int
+    members: int
+    externals: int
+
+
+class GroupOverview(BaseModel):
+    """Numbers across the groups the caller may see (dismissed groups count in ``by_status`` only)."""
+
+    groups: int
+    members: int = Field(description="people in the groups (a person in two groups counts twice)")
+    internal_members: int
+    externals: int
+    new_groups_today: int
+    joins_today: int
+    quits_today: int
+    joins_7d: int
+    quits_7d: int
+    by_status: dict[GroupStatus, int]
+
+
+class GroupOwner(OwnerRef):
+    groups: int
+
+
+class GroupOwnerList(BaseModel):
+    items: list[GroupOwner]
+
+
+class GroupBulkTags(Schema):
+    """Add and remove local tags on many groups at once (the other tags of each group stay)."""
+
+    group_chat_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_BULK_GROUPS)
+    add_tag_ids: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_TAGS_PER_GROUP)
+    remove_tag_ids: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_TAGS_PER_GROUP)
+
+
+class GroupBulkTagsResult(BaseModel):
+    groups: int
+    added: int
+    removed: int

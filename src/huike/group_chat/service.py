@@ -44,12 +44,13 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import delete, update
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.db import insert_ignore, rowcount, utcnow
@@ -85,23 +86,33 @@ from huike.group_chat.repository import (
     GroupChatRepository,
     GroupChatTagLinkRepository,
     GroupChatTagRepository,
+    MemberChangeRepository,
     MemberLookup,
     SyncJobRepository,
     SyncStateRepository,
     owner_scope,
+    present_clause,
 )
 from huike.group_chat.schemas import (
+    GroupBulkTags,
+    GroupBulkTagsResult,
     GroupChatDetail,
     GroupChatPage,
     GroupChatRead,
+    GroupChatTagRef,
+    GroupMemberPage,
     GroupMemberRead,
+    GroupOverview,
+    GroupOwner,
+    GroupOwnerList,
+    GroupSort,
     GroupStatistics,
     GroupTagIn,
     GroupTagList,
     GroupTagRead,
     GroupTagUpdate,
+    MemberState,
     OwnerRef,
-    TagRef,
     Trend,
     TrendPoint,
 )
@@ -691,21 +702,25 @@ async def _owner_refs(
 
 async def _tag_refs(
     session: AsyncSession, ctx: TenantContext, group_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[TagRef]]:
+) -> dict[uuid.UUID, list[GroupChatTagRef]]:
     links = await GroupChatTagLinkRepository(session, ctx).of_groups(group_ids)
     tags = await GroupChatTagRepository(session, ctx).by_ids(
         link.tag_id for found in links.values() for link in found
     )
     return {
         group_id: sorted(
-            (TagRef(id=link.tag_id, name=tags[link.tag_id].name) for link in found if link.tag_id in tags),
+            (
+                GroupChatTagRef(id=link.tag_id, name=tags[link.tag_id].name)
+                for link in found
+                if link.tag_id in tags
+            ),
             key=lambda ref: ref.name,
         )
         for group_id, found in links.items()
     }
 
 
-def _read_group(group: GroupChat, owner: OwnerRef, tags: list[TagRef]) -> GroupChatRead:
+def _read_group(group: GroupChat, owner: OwnerRef, tags: list[GroupChatTagRef]) -> GroupChatRead:
     return GroupChatRead(
         id=group.id,
         chat_id=group.chat_id,
@@ -742,13 +757,25 @@ async def list_groups(
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     statuses: Sequence[GroupStatus] | None = None,
+    owner_userids: Sequence[str] | None = None,
+    sort: GroupSort = GroupSort.created_desc,
 ) -> GroupChatPage:
-    """Groups newest first (WeCom's creation time), keyset-paged, with the count of all matches."""
+    """Groups newest first (WeCom's creation time) or in ``sort``'s order, keyset-paged, with the
+    count of all matches. ``owner_ids`` (members) and ``owner_userids`` (UserIDs, e.g. of owners who
+    left) add up."""
     if created_from is not None and created_to is not None and created_from > created_to:
         raise InvalidRange()
     await warm_keys(session, ctx.tenant_id)
     scope = await owner_scope(session, ctx)
+    if owner_ids:  # another member's group list (R-ADM-1): within the data scope, and audited once
+        from huike.permission import service as permission_service
+
+        await permission_service.require_members_visible(session, ctx, owner_ids)
+        if cursor is None:  # the first page is the view; the next pages are the same view
+            await permission_service.audit_member_view(session, ctx, owner_ids, "groups")
     owners = await MemberLookup(session, ctx).userids_of(list(owner_ids)) if owner_ids else None
+    if owner_userids:
+        owners = [*(owners or []), *owner_userids]
     repository = GroupChatRepository(session, ctx)
     statement = repository.filtered(
         scope,
@@ -760,18 +787,32 @@ async def list_groups(
         statuses=[str(s) for s in statuses] if statuses else None,
     )
     total = await repository.count(statement)
-    rows = await repository.page(statement, after=_decode_after(cursor), limit=limit + 1)
+    by_size = sort in (GroupSort.size_desc, GroupSort.size_asc)
+    after = _decode_size_after(cursor) if by_size else _decode_after(cursor)
+    rows = await repository.page(statement, after=after, limit=limit + 1, sort=sort)
     page = rows[:limit]
     owner_refs = await _owner_refs(session, ctx, [g.owner_userid for g in page])
     tags = await _tag_refs(session, ctx, [g.id for g in page])
     last = page[-1] if page else None
+    next_cursor = None
+    if last is not None and len(rows) > limit:
+        key = last.member_count if by_size else last.wecom_created_at.isoformat()
+        next_cursor = encode_cursor(key, last.id)
     return GroupChatPage(
         items=[_read_group(g, owner_refs[g.owner_userid], tags.get(g.id, [])) for g in page],
-        next_cursor=encode_cursor(last.wecom_created_at.isoformat(), last.id)
-        if last is not None and len(rows) > limit
-        else None,
+        next_cursor=next_cursor,
         total=total,
     )
+
+
+def _decode_size_after(cursor: str | None) -> tuple[int, uuid.UUID] | None:
+    if not cursor:
+        return None
+    size, id = decode_cursor(cursor, 2)
+    try:
+        return int(size), uuid.UUID(id)
+    except ValueError as exc:
+        raise InvalidCursor() from exc
 
 
 async def _visible_group(session: AsyncSession, ctx: TenantContext, group_chat_id: uuid.UUID) -> GroupChat:
@@ -934,3 +975,307 @@ async def set_group_tags(
             links.add(GroupChatTagLink(group_chat_id=group.id, tag_id=tag_id, created_at=utcnow()))
     await session.flush()
     return await get_group(session, ctx, group.id)
+
+
+# --- for the customer domain: a customer's groups ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerGroup:
+    """A group a customer is in now."""
+
+    group_chat_id: uuid.UUID
+    name: str
+    join_time: datetime | None
+    join_scene: int
+
+
+@dataclass(frozen=True)
+class CustomerGroupEvent:
+    """A join or quit of one customer: from a change event, or (for what happened before Huike
+    received events) from the membership's join time and leaving time."""
+
+    id: uuid.UUID
+    group_chat_id: uuid.UUID
+    name: str
+    kind: str  # "joined" or "left"
+    at: datetime
+
+
+def customers_in_groups(
+    ctx: TenantContext, external_userid: ColumnExpressionArgument[str], group_chat_id: uuid.UUID | None = None
+) -> ColumnElement[bool]:
+    """SQL: the customer whose ExternalUserID is ``external_userid`` is in the group now (in any group
+    when ``group_chat_id`` is None). A correlated EXISTS for the customer list's filters."""
+    return present_clause(ctx.tenant_id, external_userid, group_chat_id)
+
+
+async def group_visible(session: AsyncSession, ctx: TenantContext, group_chat_id: uuid.UUID) -> bool:
+    """Whether the group is the tenant's and within the caller's data scope."""
+    scope = await owner_scope(session, ctx)
+    return await GroupChatRepository(session, ctx).get_in_scope(group_chat_id, scope) is not None
+
+
+# a membership's join or leaving time this close to a recorded event is that event
+_SAME_CHANGE = timedelta(minutes=2)
+
+
+async def customer_groups(
+    session: AsyncSession, ctx: TenantContext, external_userid: str
+) -> tuple[list[CustomerGroup], list[CustomerGroupEvent]]:
+    """The groups the customer is in now, and their joins and quits, newest first."""
+    rows = await GroupChatMemberRepository(session, ctx).of_userid(external_userid)
+    changes = await MemberChangeRepository(session, ctx).of_userid(external_userid)
+    names = {group.id: group.name for _, group in rows}
+    current = [
+        CustomerGroup(group.id, group.name, member.join_time, member.join_scene)
+        for member, group in rows
+        if member.left_at is None and group.status != GroupStatus.dismissed
+    ]
+    events = [
+        CustomerGroupEvent(
+            c.id,
+            c.group_chat_id,
+            names.get(c.group_chat_id, ""),
+            "joined" if c.kind == "join" else "left",
+            c.at,
+        )
+        for c in changes
+    ]
+    recorded = {
+        (e.group_chat_id, e.kind): [
+            x.at for x in events if (x.group_chat_id, x.kind) == (e.group_chat_id, e.kind)
+        ]
+        for e in events
+    }
+    for member, group in rows:
+        for kind, at in (("joined", member.join_time), ("left", member.left_at)):
+            if at is None or at <= EPOCH:
+                continue
+            if any(abs(at - seen) <= _SAME_CHANGE for seen in recorded.get((group.id, kind), [])):
+                continue
+            events.append(CustomerGroupEvent(member.id, group.id, group.name, kind, at))
+    events.sort(key=lambda e: (e.at, str(e.id)), reverse=True)
+    return current, events
+
+
+# --- across groups: owners, overview, trend; a group's people; tags on many groups -----------------------
+
+
+def _start_of_day(day: date) -> datetime:
+    """Midnight (Asia/Shanghai) at the start of ``day``, in UTC."""
+    return datetime(day.year, day.month, day.day, tzinfo=CHINA).astimezone(UTC)
+
+
+async def _owner_filter(
+    session: AsyncSession,
+    ctx: TenantContext,
+    owner_ids: Sequence[uuid.UUID] | None,
+    owner_userids: Sequence[str] | None,
+) -> list[str] | None:
+    if not owner_ids and not owner_userids:
+        return None
+    owners = await MemberLookup(session, ctx).userids_of(list(owner_ids)) if owner_ids else []
+    return [*owners, *(owner_userids or [])]
+
+
+async def _groups_in_scope(
+    session: AsyncSession,
+    ctx: TenantContext,
+    owner_ids: Sequence[uuid.UUID] | None,
+    owner_userids: Sequence[str] | None,
+) -> Any:
+    scope = await owner_scope(session, ctx)
+    return GroupChatRepository(session, ctx).filtered(
+        scope,
+        owner_userids=await _owner_filter(session, ctx, owner_ids, owner_userids),
+        keyword=None,
+        tag_ids=None,
+        created_from=None,
+        created_to=None,
+        statuses=None,
+    )
+
+
+async def list_owners(session: AsyncSession, ctx: TenantContext) -> GroupOwnerList:
+    """The owners of the live groups the caller may see, most groups first (the owner filter's
+    choices; an owner who left the corp keeps their UserID and has no member id)."""
+    await warm_keys(session, ctx.tenant_id)
+    counted = await GroupChatRepository(session, ctx).owners(await owner_scope(session, ctx))
+    refs = await _owner_refs(session, ctx, [userid for userid, _ in counted])
+    return GroupOwnerList(items=[GroupOwner(**refs[userid].model_dump(), groups=n) for userid, n in counted])
+
+
+async def overview(
+    session: AsyncSession,
+    ctx: TenantContext,
+    *,
+    owner_ids: Sequence[uuid.UUID] | None = None,
+    owner_userids: Sequence[str] | None = None,
+) -> GroupOverview:
+    """Totals over the groups the caller may see (of these owners): live groups, the people in them,
+    groups created today, joins and quits today and in the last 7 days (Asia/Shanghai)."""
+    groups = await _groups_in_scope(session, ctx, owner_ids, owner_userids)
+    today = day_of(utcnow())
+    totals = await GroupChatRepository(session, ctx).totals(groups, _start_of_day(today))
+    live = groups.where(GroupChat.status != GroupStatus.dismissed)
+    people = await GroupChatMemberRepository(session, ctx).present_by_type(live)
+    rows = await DailyStatRepository(session, ctx).of_groups_between(groups, today - timedelta(days=6), today)
+    return GroupOverview(
+        groups=totals["groups"],
+        members=totals["members"],
+        internal_members=people.get(MemberType.member, 0),
+        externals=people.get(MemberType.external, 0),
+        new_groups_today=totals["new_groups"],
+        joins_today=sum(r.joins for r in rows if r.day == today),
+        quits_today=sum(r.quits for r in rows if r.day == today),
+        joins_7d=sum(r.joins for r in rows),
+        quits_7d=sum(r.quits for r in rows),
+        by_status={GroupStatus(k): v for k, v in totals["by_status"].items()},
+    )
+
+
+async def trend_of_groups(
+    session: AsyncSession,
+    ctx: TenantContext,
+    days: int,
+    *,
+    owner_ids: Sequence[uuid.UUID] | None = None,
+    owner_userids: Sequence[str] | None = None,
+) -> Trend:
+    """The per-group trend (:func:`trend`) summed over the groups the caller may see (of these owners):
+    each day's total size at its end, joins and quits."""
+    groups = await _groups_in_scope(session, ctx, owner_ids, owner_userids)
+    today = day_of(utcnow())
+    first = today - timedelta(days=days - 1)
+    stats = DailyStatRepository(session, ctx)
+    previous = await stats.last_sizes_before(groups, first)
+    by_group: dict[uuid.UUID, list[GroupChatDailyStat]] = {}
+    joins, quits = [0] * days, [0] * days
+    for row in await stats.of_groups_between(groups, first, today):
+        by_group.setdefault(row.group_chat_id, []).append(row)
+        joins[(row.day - first).days] += row.joins
+        quits[(row.day - first).days] += row.quits
+    change = [0] * (days + 1)  # size differences: the sizes are their running sum
+    for id, created_at, member_count in await GroupChatRepository(session, ctx).brief(groups):
+        rows = by_group.get(id, [])
+        if id in previous:
+            size = previous[id]
+        elif rows:
+            size = max(0, rows[0].size - rows[0].joins + rows[0].quits)
+        else:
+            size = member_count
+        start = 0
+        if created_at > EPOCH and id not in previous:
+            start = max(0, (day_of(created_at) - first).days)
+        if rows:
+            start = min(start, (rows[0].day - first).days)
+        if start >= days:
+            continue
+        change[start] += size
+        for row in rows:
+            change[(row.day - first).days] += row.size - size
+            size = row.size
+    points: list[TrendPoint] = []
+    size = 0
+    for offset in range(days):
+        size += change[offset]
+        points.append(
+            TrendPoint(
+                day=first + timedelta(days=offset), size=size, joins=joins[offset], quits=quits[offset]
+            )
+        )
+    return Trend(items=points)
+
+
+async def list_people(
+    session: AsyncSession,
+    ctx: TenantContext,
+    group_chat_id: uuid.UUID,
+    *,
+    state: MemberState = MemberState.present,
+    kind: MemberType | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> GroupMemberPage:
+    """A page of the group's people, latest joins first, with members' and inviters' names."""
+    await warm_keys(session, ctx.tenant_id)
+    group = await _visible_group(session, ctx, group_chat_id)
+    repository = GroupChatMemberRepository(session, ctx)
+    everyone = repository.listed(group.id, state=state, kind=None)
+    counts = await repository.count_by_type(everyone)
+    statement = repository.listed(group.id, state=state, kind=kind)
+    rows = await repository.page_of(statement, offset=offset, limit=limit)
+    names = await MemberLookup(session, ctx).by_userids(
+        [
+            *(r.userid for r in rows if r.member_type == MemberType.member),
+            *(r.invitor_userid for r in rows if r.invitor_userid),
+        ]
+    )
+    items: list[GroupMemberRead] = []
+    for row in rows:
+        member = names.get(row.userid) if row.member_type == MemberType.member else None
+        invitor = names.get(row.invitor_userid) if row.invitor_userid else None
+        items.append(
+            GroupMemberRead(
+                userid=row.userid,
+                type=MemberType(row.member_type),
+                member_id=member.id if member else None,
+                name=member.name if member else None,
+                join_scene=row.join_scene,
+                join_time=row.join_time,
+                invitor_userid=row.invitor_userid,
+                invitor_name=invitor.name if invitor else None,
+                left_at=row.left_at,
+            )
+        )
+    members, externals = counts.get(MemberType.member, 0), counts.get(MemberType.external, 0)
+    total = {None: members + externals, MemberType.member: members, MemberType.external: externals}[kind]
+    return GroupMemberPage(items=items, total=total, members=members, externals=externals)
+
+
+async def bulk_tags(session: AsyncSession, ctx: TenantContext, body: GroupBulkTags) -> GroupBulkTagsResult:
+    """Add ``add_tag_ids`` to and remove ``remove_tag_ids`` from every group of ``group_chat_ids``
+    (a group the caller may not see: 404 and nothing changes; unknown tags: 422)."""
+    wanted_groups = list(dict.fromkeys(body.group_chat_ids))
+    add = list(dict.fromkeys(body.add_tag_ids))
+    remove = [t for t in dict.fromkeys(body.remove_tag_ids) if t not in add]
+    found = await GroupChatTagRepository(session, ctx).by_ids([*add, *remove])
+    unknown = [str(t) for t in [*add, *remove] if t not in found]
+    if unknown:
+        raise UnknownTags(tag_ids=", ".join(unknown))
+    repository = GroupChatRepository(session, ctx)
+    visible = await session.execute(
+        repository.scoped(await owner_scope(session, ctx))
+        .where(GroupChat.id.in_(wanted_groups))
+        .with_only_columns(GroupChat.id)
+    )
+    if len(set(visible.scalars())) != len(wanted_groups):
+        raise NotFound()
+    added = removed = 0
+    now = utcnow()
+    for group_id in wanted_groups:
+        for tag_id in add:
+            result = await session.execute(
+                insert_ignore(session, GroupChatTagLink, ["tenant_id", "group_chat_id", "tag_id"]).values(
+                    id=uuid.uuid4(),
+                    tenant_id=ctx.tenant_id,
+                    group_chat_id=group_id,
+                    tag_id=tag_id,
+                    created_at=now,
+                )
+            )
+            added += rowcount(result)
+    if remove:
+        result = await session.execute(
+            delete(GroupChatTagLink)
+            .where(
+                GroupChatTagLink.tenant_id == ctx.tenant_id,
+                GroupChatTagLink.group_chat_id.in_(wanted_groups),
+                GroupChatTagLink.tag_id.in_(remove),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        removed = rowcount(result)
+    await session.flush()
+    return GroupBulkTagsResult(groups=len(wanted_groups), added=added, removed=removed)
