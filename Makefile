@@ -48,8 +48,8 @@ services: ## Start PostgreSQL and Redis on this machine when they are down
 test: $(VENV)/.stamp web system-deps services ## Run the whole suite (SQLite; browser tests included)
 	$(BIN)/pytest
 
-test-pg: $(VENV)/.stamp services ## Run the suite on PostgreSQL (browser tests excluded: they use their own server)
-	HUIKE_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not e2e"
+test-pg: $(VENV)/.stamp web system-deps services ## Run the whole suite on PostgreSQL (the browser tests' server gets <db>_e2e)
+	HUIKE_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest
 
 lint: $(VENV)/.stamp ## Lint (ruff) and check formatting
 	$(BIN)/ruff check src tests bench migrations

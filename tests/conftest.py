@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 import huike.models  # noqa: F401
 from huike.app import create_app
 from huike.config import Settings
-from huike.core.db import Base, Database, get_session, make_engine, rollback
+from huike.core.db import Base, Database, get_read_sessions, get_session, make_engine, rollback
 from huike.security.kms import ensure_master_key
 from huike.security.sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, csrf_token_for, start_session
 from huike.tenant.models import Tenant
@@ -92,6 +92,12 @@ async def app(
             raise
 
     app.dependency_overrides[get_session] = _session
+
+    @contextlib.asynccontextmanager
+    async def _read_session() -> AsyncIterator[AsyncSession]:
+        yield session  # a streamed download reads the test's (uncommitted) data too
+
+    app.dependency_overrides[get_read_sessions] = lambda: _read_session
 
     @contextlib.asynccontextmanager
     async def test_session_scope() -> AsyncIterator[AsyncSession]:

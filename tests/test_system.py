@@ -71,6 +71,13 @@ async def test_operation_ids_are_stable(app: FastAPI) -> None:
     assert {"jobs:list", "jobs:get", "jobs:retry", "system:meta", "system:healthz"} <= ids
 
 
+async def test_schema_names_are_unique(app: FastAPI) -> None:
+    """Two models of one name get module-path names (``huike__x__schemas__Y``) that the console's
+    ``Schemas['Y']`` cannot reach; give each response and body model a name of its own."""
+    names = app.openapi()["components"]["schemas"]
+    assert [name for name in names if "__" in name] == []
+
+
 def test_negotiate() -> None:
     assert negotiate(None) == "zh-CN"
     assert negotiate("en-GB") == "en"

@@ -13,6 +13,7 @@ def load() -> None:
     import huike.member.events
     import huike.member.tasks
     import huike.models
+    import huike.sync.tasks
     import huike.tag.events
     import huike.tag.tasks
     import huike.wecom.tasks  # noqa: F401

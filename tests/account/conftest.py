@@ -95,6 +95,7 @@ class Flows:
             "company_name": "杭州汇客测试有限公司",
             "industry": "retail",
             "adult_or_guardian": True,
+            "company_authorised": True,
             "policy_version": self.version,
         }
         return {**body, **changes}

@@ -188,6 +188,7 @@ def register_account(request: APIRequestContext, base: str, account: Account) ->
             "company_name": account.company,
             "industry": "retail",
             "adult_or_guardian": True,
+            "company_authorised": True,
             "policy_version": version,
         },
     )

@@ -79,6 +79,7 @@ def test_register_logout_and_password_login(live_server: str, page: Page) -> Non
     page.get_by_test_id("reg-industry").click()
     page.get_by_role("option", name="零售/电商").click()
     page.get_by_test_id("reg-adult").locator(".el-checkbox__inner").click()
+    page.get_by_test_id("reg-authorised").locator(".el-checkbox__inner").click()
     page.get_by_test_id("reg-policy").locator(".el-checkbox__inner").click()
 
     # A wrong code: the server's error appears next to the code field.
@@ -89,7 +90,8 @@ def test_register_logout_and_password_login(live_server: str, page: Page) -> Non
     ).to_contain_text("短信验证码不正确")
 
     page.get_by_test_id("dev-sms-fill").click()
-    expect(page.get_by_test_id("reg-code")).to_have_value(re.compile(r"^\d{6}$"))
+    # the wrong code is six digits too: wait for the real one
+    expect(page.get_by_test_id("reg-code")).to_have_value(re.compile(r"^(?!000000)\d{6}$"))
     page.get_by_test_id("reg-submit").click()
 
     expect(page.get_by_test_id("page-title")).to_have_text("工作台")

@@ -117,6 +117,9 @@ def test_custom_role_and_member_assignment(live_server: str, wecom_page: Page) -
     page.locator(".el-select-dropdown__item:visible", has_text=name).click()
     detail.get_by_test_id("member-role-assign").click()
     expect(detail.get_by_test_id("member-role-assigned")).to_have_text(f"当前角色：{name}")
+    # the drawer and the table show the member's role as it now applies
+    expect(detail.get_by_test_id("member-detail-role")).to_have_text(name)
+    expect(page.get_by_test_id("member-table").get_by_test_id("member-role").first).to_have_text(name)
     page.keyboard.press("Escape")
 
     # A role in use cannot be deleted: the server says why.
@@ -139,16 +142,13 @@ def test_menu_and_buttons_follow_permissions(live_server: str, wecom_page: Page)
     page = wecom_page
 
     def limited(route: Route) -> None:
-        body = {
-            "role": None,
-            "permissions": ["members.view", "customers.view"],
-            "apps": ["app.console"],
-            "data_scope": "self",
-            "member_id": None,
-        }
+        # the signed-in user as the server answers, with a role that grants little
+        body = route.fetch().json()
+        body["role"] = {"id": "limited", "name": "受限角色", "builtin": False}
+        body["permissions"] = ["app.console", "customers.view", "members.view"]
         route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
 
-    page.route("**/api/v1/permissions/me", limited)
+    page.route("**/api/v1/auth/me", limited)
     page.goto(live_server + "/settings/members")
     expect(page.get_by_test_id("page-title")).to_have_text("成员与部门")
     expect(page.get_by_test_id("menu-item-settings.members")).to_be_visible()
@@ -159,6 +159,7 @@ def test_menu_and_buttons_follow_permissions(live_server: str, wecom_page: Page)
     page.goto(live_server + "/customers/tags")
     expect(page.get_by_test_id("tag-count")).to_be_visible()
     expect(page.get_by_test_id("group-create")).to_have_count(0)
+    page.unroute_all(behavior="ignoreErrors")
 
 
 @pytest.fixture
@@ -183,6 +184,7 @@ def test_profile_name_avatar_password_and_phone(
     expect(page.get_by_test_id("page-title")).to_have_text("个人中心")
     assert page.url == live_server + "/settings/profile"
     expect(page.get_by_test_id("profile-phone")).to_have_text(account.phone[:3] + "****" + account.phone[-4:])
+    expect(page.get_by_test_id("profile-role")).to_have_text("创建者")
 
     # Display name.
     page.get_by_test_id("profile-name-change").click()
@@ -219,10 +221,12 @@ def test_profile_name_avatar_password_and_phone(
     expect(page.locator(".el-message--success", has_text="密码已修改")).to_be_visible()
     expect(page.get_by_test_id("password-current")).to_have_value("")
 
-    # Two-step phone change: a code to the current phone, then one to the new phone.
+    # Two-step phone change: a code to the current phone (nothing to type), then one to the new phone.
     wait_sms_cooldown(account)
-    page.get_by_test_id("phone-current").fill(account.phone)
+    masked = account.phone[:3] + "****" + account.phone[-4:]
+    expect(page.get_by_test_id("phone-current")).to_contain_text(masked)
     page.get_by_test_id("phone-current-sms-send").click()
+    expect(page.locator(".el-message--success", has_text=masked)).to_be_visible()
     expect(page.get_by_test_id("phone-current-sms-send")).to_contain_text("秒后重发")
     page.get_by_test_id("phone-current-sms-code").fill(
         latest_sms_code(page.request, live_server, account.phone)

@@ -184,6 +184,7 @@ async def registration_flow(kit: Kit) -> None:
             "company_name": "日志卫生测试公司",
             "industry": "retail",
             "adult_or_guardian": True,
+            "company_authorised": True,
             "policy_version": version.version,
         },
     )

@@ -179,7 +179,7 @@ def id_routes(app: FastAPI) -> list[tuple[str, str, list[str]]]:
     return found
 
 
-async def test_every_id_route_hides_other_tenants(
+async def test_r_sec_3_foreign_ids_are_404_like_missing(
     app: FastAPI,
     logged_in: httpx.AsyncClient,
     session: AsyncSession,

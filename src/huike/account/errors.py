@@ -28,16 +28,26 @@ class WeakPassword(AccountError):
     code = "account.weak_password"
 
 
-class UnknownIndustry(AccountError):
+class RegistrationRefused(AccountError):
+    """A registration without what §一（一）1a/1c and §七 require (R-REG-2, R-MIN-1): 400."""
+
+    status_code = 400
+
+
+class UnknownIndustry(RegistrationRefused):
     code = "account.unknown_industry"
 
 
-class CompanyNameRequired(AccountError):
+class CompanyNameRequired(RegistrationRefused):
     code = "account.company_name_required"
 
 
-class AdultStatementRequired(AccountError):
+class AdultStatementRequired(RegistrationRefused):
     code = "account.adult_statement_required"
+
+
+class CompanyAuthorisationRequired(RegistrationRefused):
+    code = "account.company_authorisation_required"
 
 
 class PhoneAlreadyRegistered(Conflict):
@@ -144,6 +154,10 @@ register_messages(
             "请确认您已年满 18 周岁，或已在监护人陪同下阅读并同意隐私政策。",
             "Confirm that you are 18 or older, or that your guardian read and agreed to the privacy "
             "policy with you.",
+        ),
+        "account.company_authorisation_required": (
+            "请确认您已获得该企业的授权，代表企业注册并使用汇客。",
+            "Confirm that the company authorised you to register and use Huike on its behalf.",
         ),
         "account.phone_registered": (
             "该手机号已注册，请直接登录或找回密码。",
@@ -253,11 +267,11 @@ class PasswordUnchanged(AccountError):
     code = "account.password_unchanged"
 
 
-class NoPassword(AccountError):
-    """An account made by WeCom QR login has no password (and no phone) to change."""
+class CurrentPasswordRequired(AccountError):
+    """A password change of an account that has one needs the current one (a first password not)."""
 
     status_code = 400
-    code = "account.no_password"
+    code = "account.current_password_required"
 
 
 class NoPhone(AccountError):
@@ -303,9 +317,9 @@ register_messages(
             "新密码不能与当前密码相同。",
             "The new password must differ from the current one.",
         ),
-        "account.no_password": (
-            "该帐号通过企业微信登录，未设置密码。",
-            "This account signs in with WeCom and has no password.",
+        "account.current_password_required": (
+            "请输入当前密码。",
+            "Enter the current password.",
         ),
         "account.no_phone": (
             "该帐号未绑定手机号。",
@@ -318,6 +332,25 @@ register_messages(
         "account.phone_unchanged": (
             "新手机号与当前手机号相同。",
             "The new phone number is the current one.",
+        ),
+    }
+)
+
+
+class ConsoleNotAllowed(Forbidden):
+    """The user's role lacks the web console app permission (``app.console``): the login is refused
+    (and audited) after the credentials were checked."""
+
+    code = "auth.console_not_allowed"
+    keeps_writes: ClassVar[bool] = True
+
+
+register_messages(
+    {
+        "auth.console_not_allowed": (
+            "您的角色没有“Web 管理后台”应用权限，无法登录管理后台。请联系企业管理员在“角色权限”中开通。",
+            "Your role does not include the Web console app, so you cannot sign in to the console. "
+            "Ask your company's admin to grant it under Roles & permissions.",
         ),
     }
 )

@@ -85,11 +85,12 @@ class User(Base):
     )
     password_changed_at: Mapped[datetime | None] = mapped_column(info=describe("system.timestamp"))
     status: Mapped[str] = mapped_column(String(16), default=UserStatus.active, info=describe("system.status"))
+    # the WeCom identity (§一（二）4 企业 ID, 5.1 企业微信帐号) serves login only (R-ACC-1)
     wecom_corp_id: Mapped[str | None] = mapped_column(
-        String(64), index=True, info=describe("user.wecom.corp_id", personal=True)
+        String(64), index=True, info=describe("user.wecom.corp_id", personal=True, purposes=(LOGIN,))
     )
     wecom_userid: Mapped[str | None] = encrypted_column(
-        "user.wecom.account", subject=Subject.account_holder, scope=KeyScope.platform
+        "user.wecom.account", subject=Subject.account_holder, scope=KeyScope.platform, purposes=(LOGIN,)
     )
     wecom_userid_index: Mapped[str | None] = blind_index_column(
         "wecom_userid",
@@ -97,6 +98,7 @@ class User(Base):
         category="user.wecom.account",
         subject=Subject.account_holder,
         scope=KeyScope.platform,
+        purposes=(LOGIN,),
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -154,6 +156,9 @@ class Registration(TenantScoped, Base):
     )
     adult_or_guardian: Mapped[bool] = mapped_column(
         Boolean, info=describe("user.statement.adult_or_guardian", personal=True)
+    )
+    company_authorised: Mapped[bool] = mapped_column(
+        Boolean, default=False, info=describe("user.statement.company_authorisation", personal=True)
     )
     policy_version: Mapped[str] = mapped_column(String(32), info=describe("system.policy.version"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,10 +10,13 @@ their own account, the name and avatar they may change, their password, and thei
 * **WeCom account, gender.** The member's UserID, masked; the gender exactly as WeCom returned it,
   only displayed (R-ACC-1: nothing filters, groups or decides on it).
 * **Password.** The current password is checked first; a wrong one counts in the login throttle of
-  the phone and the IP (five lock the account's password login, as at the login page).
-* **Phone.** Two steps, each proven by an SMS code with purpose ``change_phone``: the current phone
-  gives a ticket (10 minutes, this session only, single use); the ticket and the new phone's code
-  change the number. A number that belongs to another account is refused without saying whose.
+  the phone and the IP (five lock the account's password login, as at the login page). An account
+  made by WeCom QR login or an invitation has none: its first password needs no current one.
+* **Phone.** Two steps, each proven by an SMS code with purpose ``change_phone``: a code sent to the
+  current phone (the user does not type the number) gives a ticket (10 minutes, this session only,
+  single use); the ticket and the new phone's code change the number. An account without a phone
+  binds its first one with the new phone's code alone. A number that belongs to another account is
+  refused without saying whose.
 
 Password and phone changes end the user's other sessions and write an audit row.
 """
@@ -38,8 +41,8 @@ from huike.account import passwords, storage
 from huike.account import repository as repo
 from huike.account.errors import (
     AvatarTooLarge,
+    CurrentPasswordRequired,
     DisplayNameInvalid,
-    NoPassword,
     NoPhone,
     PasswordUnchanged,
     PhoneAlreadyRegistered,
@@ -51,16 +54,20 @@ from huike.account.images import read_image
 from huike.account.models import AccountProfile, PhoneChangeTicket, SmsPurpose, User
 from huike.account.service import (
     Client,
+    CodeSent,
     count_failure,
     guard_of,
     normalise_mobile,
     refuse_if_locked,
+    send_code,
     verify_code,
 )
-from huike.account.sms import mask_phone
+from huike.account.sms import SmsProvider, mask_phone
+from huike.config import Settings
 from huike.core.db import on_commit, utcnow
 from huike.core.errors import NotFound, Unauthorized
 from huike.core.tenancy import TenantContext
+from huike.permission.schemas import RoleRef
 from huike.privacy.audit.service import record
 from huike.security.keys import warm_keys
 from huike.security.sessions import AuthSession, revoke_user_sessions
@@ -146,13 +153,14 @@ class Profile:
     wecom_gender: str | None
     corp_id: str | None
     phone_masked: str | None
-    role: str | None
+    role: RoleRef | None  # the effective role (a custom role assigned to the member included)
     company_name: str | None
     has_password: bool
 
 
 async def get_profile(session: AsyncSession, auth: AuthSession) -> Profile:
     from huike.member.service import member_for_user
+    from huike.permission.service import role_ref
     from huike.wecom.service import get_connection
 
     user = await _user(session, auth)
@@ -161,7 +169,7 @@ async def get_profile(session: AsyncSession, auth: AuthSession) -> Profile:
     member = await member_for_user(session, ctx, user.id)
     connection = await get_connection(session, ctx)
     tenant = await session.get(Tenant, auth.tenant_id)
-    membership = await repo.membership(session, auth.tenant_id, user.id)
+    role = await role_ref(session, ctx)
     corp_id = connection.corp_id if connection else None
 
     name, name_source = (own.display_name, "own") if own and own.display_name else (None, None)
@@ -189,7 +197,7 @@ async def get_profile(session: AsyncSession, auth: AuthSession) -> Profile:
         wecom_gender=own.wecom_gender if own else None,
         corp_id=corp_id,
         phone_masked=mask_phone(user.phone) if user.phone else None,
-        role=membership.role if membership else None,
+        role=role,
         company_name=tenant.name if tenant else None,
         has_password=user.password_hash is not None,
     )
@@ -303,25 +311,22 @@ async def remember_wecom_basics(
 
 
 async def change_password(
-    session: AsyncSession, auth: AuthSession, *, current: str, new: str, client: Client
+    session: AsyncSession, auth: AuthSession, *, current: str | None, new: str, client: Client
 ) -> int:
     """Check the current password (a wrong one counts in the throttle), set the new one, end the
-    other sessions. Returns how many sessions ended."""
+    other sessions. An account without a password (WeCom QR login, invitation) sets its first one
+    without ``current``. Returns how many sessions ended."""
     user = await _user(session, auth)
-    if user.password_hash is None or user.phone is None:
-        raise NoPassword()
-    guard = await guard_of(session, user.phone, client)
-    await refuse_if_locked(session, guard, PASSWORD_CHANGE_METHOD, client)
-    if not passwords.verify_password(user.password_hash, current):
-        await count_failure(session, guard, PASSWORD_CHANGE_METHOD, client, "wrong_password")
-        raise WrongPassword()
-    if hmac.compare_digest(current.encode(), new.encode()):
-        raise PasswordUnchanged()
+    first = user.password_hash is None
+    if not first:
+        if not current:
+            raise CurrentPasswordRequired()
+        await _check_current_password(session, user, current, client)
+        if hmac.compare_digest(current.encode(), new.encode()):
+            raise PasswordUnchanged()
     passwords.check_strength(new, phone_e164=user.phone)
     user.password_hash = passwords.hash_password(new)
     user.password_changed_at = utcnow()
-    guard.rows[0].failures = 0
-    guard.rows[0].locked_until = None
     revoked = await revoke_user_sessions(session, user.id, keep=auth.id)
     await record(
         session,
@@ -330,10 +335,25 @@ async def change_password(
         object_type="user",
         object_id=user.id,
         request=client.request,
-        details={"sessions_revoked": revoked},
+        details={"sessions_revoked": revoked, "first": first},
     )
-    log.info("auth.password_changed", user_id=str(user.id), sessions_revoked=revoked)
+    log.info("auth.password_changed", user_id=str(user.id), sessions_revoked=revoked, first=first)
     return revoked
+
+
+async def _check_current_password(session: AsyncSession, user: User, current: str, client: Client) -> None:
+    """A wrong current password counts in the login throttle; a right one clears the phone's."""
+    if user.phone is None:  # a password without a phone cannot be guessed at the login page
+        if not passwords.verify_password(user.password_hash, current):
+            raise WrongPassword()
+        return
+    guard = await guard_of(session, user.phone, client)
+    await refuse_if_locked(session, guard, PASSWORD_CHANGE_METHOD, client)
+    if not passwords.verify_password(user.password_hash, current):
+        await count_failure(session, guard, PASSWORD_CHANGE_METHOD, client, "wrong_password")
+        raise WrongPassword()
+    guard.rows[0].failures = 0
+    guard.rows[0].locked_until = None
 
 
 # --- phone ---------------------------------------------------------------------------------------
@@ -343,6 +363,19 @@ async def change_password(
 class Ticket:
     ticket: str
     expires_in_s: int
+
+
+async def send_current_phone_code(
+    session: AsyncSession, settings: Settings, provider: SmsProvider, auth: AuthSession, client: Client
+) -> CodeSent:
+    """Step 1 begins: a ``change_phone`` code to the account's own phone, which the user need not type
+    (the usual cooldown and caps apply)."""
+    user = await _user(session, auth)
+    if user.phone is None:
+        raise NoPhone()
+    return await send_code(
+        session, settings, provider, phone=user.phone, purpose=SmsPurpose.change_phone, client=client
+    )
 
 
 async def verify_current_phone(
@@ -382,34 +415,44 @@ async def verify_current_phone(
 
 
 async def change_phone(
-    session: AsyncSession, auth: AuthSession, *, ticket: str, new_phone: str, code: str, client: Client
+    session: AsyncSession,
+    auth: AuthSession,
+    *,
+    ticket: str | None,
+    new_phone: str,
+    code: str,
+    client: Client,
 ) -> tuple[str, int]:
     """Step 2: a live ticket of this session and the new phone's code change the phone (and its blind
-    index); the other sessions end. Returns the new phone, masked, and how many sessions ended."""
+    index); the other sessions end. An account without a phone binds its first one with the code
+    alone (no ticket). Returns the new phone, masked, and how many sessions ended."""
     user = await _user(session, auth)
-    if user.phone is None:
-        raise NoPhone()
     e164 = normalise_mobile(new_phone)
-    row = (
-        await session.execute(
-            select(PhoneChangeTicket).where(PhoneChangeTicket.ticket_hash == _hash(ticket)).with_for_update()
-        )
-    ).scalar_one_or_none()
     now = utcnow()
-    if row is None or row.user_id != user.id or row.session_id != auth.id:
-        raise PhoneTicketInvalid(reason="unknown")
-    if row.used_at is not None:
-        raise PhoneTicketInvalid(reason="used")
-    if row.expires_at <= now:
-        raise PhoneTicketInvalid(reason="expired")
+    row = None
+    if user.phone is not None:
+        row = (
+            await session.execute(
+                select(PhoneChangeTicket)
+                .where(PhoneChangeTicket.ticket_hash == _hash(ticket or ""))
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if row is None or row.user_id != user.id or row.session_id != auth.id:
+            raise PhoneTicketInvalid(reason="unknown")
+        if row.used_at is not None:
+            raise PhoneTicketInvalid(reason="used")
+        if row.expires_at <= now:
+            raise PhoneTicketInvalid(reason="expired")
     if e164 == user.phone:
         raise PhoneUnchanged()
     await verify_code(session, phone_e164=e164, purpose=SmsPurpose.change_phone, code=code)
     # after the code: only the owner of the new number learns that it is taken, and not by whom
     if await repo.user_by_phone(session, e164) is not None:
         raise PhoneAlreadyRegistered()
-    old_masked, new_masked = mask_phone(user.phone), mask_phone(e164)
-    row.used_at = now
+    old_masked, new_masked = mask_phone(user.phone) if user.phone else None, mask_phone(e164)
+    if row is not None:
+        row.used_at = now
     user.phone = e164
     try:
         await session.flush()
@@ -424,7 +467,7 @@ async def change_phone(
         object_id=user.id,
         request=client.request,
         details={
-            "old_phone_masked": old_masked,
+            **({"old_phone_masked": old_masked} if old_masked else {"first": True}),
             "new_phone_masked": new_masked,
             "sessions_revoked": revoked,
         },

@@ -4,7 +4,7 @@ by the platform-wide blind index of the phone, never by a plaintext filter."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -82,6 +82,16 @@ async def membership(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.
             select(Membership).where(Membership.tenant_id == tenant_id, Membership.user_id == user_id)
         )
     ).scalar_one_or_none()
+
+
+async def memberships_in(
+    session: AsyncSession, tenant_id: uuid.UUID, user_ids: Iterable[uuid.UUID]
+) -> Sequence[Membership]:
+    wanted = list(set(user_ids))
+    if not wanted:
+        return []
+    statement = select(Membership).where(Membership.tenant_id == tenant_id, Membership.user_id.in_(wanted))
+    return (await session.execute(statement)).scalars().all()
 
 
 # --- SMS codes -----------------------------------------------------------------------------------

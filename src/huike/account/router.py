@@ -18,12 +18,11 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from huike.account import profile, service
 from huike.account.errors import AvatarMissing, AvatarTooLarge
-from huike.account.models import Role
 from huike.account.schemas import (
+    CurrentUserRead,
     DevSmsCode,
     IndustryList,
     IndustryRead,
-    MeRead,
     PasswordChanged,
     PasswordChangeIn,
     PasswordLoginIn,
@@ -44,6 +43,7 @@ from huike.account.schemas import (
 )
 from huike.account.sms import ConsoleSmsProvider, SmsProvider, mask_phone, provider_from_settings
 from huike.config import Settings
+from huike.core.db import writes_on_get
 from huike.core.errors import AppError, NotFound, error_response, error_responses
 from huike.core.routing import SessionDep, make_router
 from huike.security import sessions
@@ -84,13 +84,14 @@ def _client(request: Request) -> service.Client:
     return service.Client.of(request, request.cookies.get(SESSION_COOKIE))
 
 
-def _me_read(found: service.Me) -> MeRead:
+def _me_read(found: service.Me) -> CurrentUserRead:
     user = found.user
-    return MeRead(
+    return CurrentUserRead(
         user_id=user.id if user else None,
         phone_masked=mask_phone(user.phone) if user and user.phone else None,
         tenant=TenantRef(id=found.auth.tenant_id, name=found.tenant.name if found.tenant else None),
         role=found.role,
+        permissions=found.permissions,
         wecom_linked=bool(user and user.wecom_userid),
         session_id=found.auth.id,
         policy_acceptance_required=found.policy_version_required,
@@ -99,7 +100,7 @@ def _me_read(found: service.Me) -> MeRead:
 
 async def _logged_in(
     session: SessionDep, request: Request, response: Response, result: service.LoggedIn
-) -> MeRead:
+) -> CurrentUserRead:
     sessions.set_session_cookies(response, result.token, settings_of(request))
     return _me_read(await service.me(session, result.auth))
 
@@ -127,11 +128,14 @@ async def send_sms_code(session: SessionDep, request: Request, body: SmsCodeRequ
 
 
 @router.post(
-    "/register", response_model=MeRead, status_code=201, responses=error_responses(400, 404, 409, 503)
+    "/register",
+    response_model=CurrentUserRead,
+    status_code=201,
+    responses=error_responses(400, 404, 409, 503),
 )
 async def register(
     session: SessionDep, request: Request, response: Response, body: RegisterIn
-) -> MeRead | JSONResponse:
+) -> CurrentUserRead | JSONResponse:
     """Trial registration: creates the company (tenant) with the registrant as its creator and admin,
     records the policy acceptance, and logs in."""
     data = service.RegistrationData(
@@ -141,6 +145,7 @@ async def register(
         company_name=body.company_name,
         industry=body.industry,
         adult_or_guardian=body.adult_or_guardian,
+        company_authorised=body.company_authorised,
         policy_version=body.policy_version,
         purposes=body.purposes,
     )
@@ -150,10 +155,10 @@ async def register(
     return await _logged_in(session, request, response, result)
 
 
-@router.post("/login/password", response_model=MeRead, responses=error_responses(403, 429))
+@router.post("/login/password", response_model=CurrentUserRead, responses=error_responses(403, 429))
 async def login_password(
     session: SessionDep, request: Request, response: Response, body: PasswordLoginIn
-) -> MeRead | JSONResponse:
+) -> CurrentUserRead | JSONResponse:
     result = await answering(
         service.login_with_password(
             session, settings_of(request), phone=body.phone, password=body.password, client=_client(request)
@@ -164,10 +169,10 @@ async def login_password(
     return await _logged_in(session, request, response, result)
 
 
-@router.post("/login/sms", response_model=MeRead, responses=error_responses(400, 403, 429))
+@router.post("/login/sms", response_model=CurrentUserRead, responses=error_responses(400, 403, 429))
 async def login_sms(
     session: SessionDep, request: Request, response: Response, body: SmsLoginIn
-) -> MeRead | JSONResponse:
+) -> CurrentUserRead | JSONResponse:
     result = await answering(
         service.login_with_sms(
             session, settings_of(request), phone=body.phone, code=body.sms_code, client=_client(request)
@@ -198,6 +203,7 @@ async def password_reset(session: SessionDep, request: Request, body: PasswordRe
 
 
 @router.get("/wecom/login", status_code=302, response_class=RedirectResponse, responses=error_responses(400))
+@writes_on_get
 async def wecom_login(
     session: SessionDep, request: Request, corp_id: Annotated[str, Query(min_length=1, max_length=64)]
 ) -> RedirectResponse:
@@ -214,6 +220,7 @@ async def wecom_login(
 @router.get(
     "/wecom/callback", status_code=303, response_class=RedirectResponse, responses=error_responses(400, 403)
 )
+@writes_on_get
 async def wecom_callback(
     session: SessionDep,
     request: Request,
@@ -239,8 +246,8 @@ async def wecom_callback(
     return redirect
 
 
-@router.get("/me", response_model=MeRead)
-async def me(session: SessionDep, auth: CurrentSession) -> MeRead:
+@router.get("/me", response_model=CurrentUserRead)
+async def me(session: SessionDep, auth: CurrentSession) -> CurrentUserRead:
     return _me_read(await service.me(session, auth))
 
 
@@ -303,13 +310,20 @@ async def logout_everywhere(session: SessionDep, request: Request, auth: Current
 
 @dev.get("/sms-codes/latest", response_model=DevSmsCode)
 async def latest_sms_code(
-    request: Request, phone: Annotated[str, Query(min_length=5, max_length=32)]
+    session: SessionDep,
+    request: Request,
+    phone: Annotated[
+        str | None,
+        Query(min_length=5, max_length=32, description="Left out: the signed-in user's own phone."),
+    ] = None,
 ) -> DevSmsCode:
     """Development banner: the last code the console provider 'sent' to ``phone``. Not in production."""
     provider = sms_provider(request)
     if settings_of(request).env == "production" or not isinstance(provider, ConsoleSmsProvider):
         raise NotFound()
-    found = provider.latest_for(service.normalise_mobile(phone))
+    if phone is None:
+        phone = await service.session_phone(session, request.cookies.get(SESSION_COOKIE))
+    found = provider.latest_for(service.normalise_mobile(phone)) if phone else None
     if found is None:
         raise NotFound()
     return DevSmsCode(
@@ -353,7 +367,7 @@ def _profile_read(found: profile.Profile) -> ProfileRead:
         wecom_gender=found.wecom_gender,
         corp_id=found.corp_id,
         phone_masked=found.phone_masked,
-        role=Role(found.role) if found.role else None,
+        role=found.role,
         company_name=found.company_name,
         has_password=found.has_password,
     )
@@ -461,7 +475,8 @@ async def change_password(
     session: SessionDep, request: Request, auth: CurrentSession, _ctx: CurrentTenant, body: PasswordChangeIn
 ) -> PasswordChanged | JSONResponse:
     """Change my password: the current one first (a wrong one counts toward the login lockout); the
-    new one follows the registration rules. My other sessions end."""
+    new one follows the registration rules. Without a password yet (an account made by WeCom QR login
+    or an invitation) the first one needs no current one. My other sessions end."""
     result = await answering(
         profile.change_password(
             session, auth, current=body.current_password, new=body.new_password, client=_client(request)
@@ -470,6 +485,25 @@ async def change_password(
     if isinstance(result, JSONResponse):
         return result
     return PasswordChanged(sessions_revoked=result)
+
+
+@router.post(
+    "/phone/current-code",
+    response_model=SmsCodeSent,
+    status_code=202,
+    responses=error_responses(400, 403, 429, 502),
+)
+async def send_current_phone_code(
+    session: SessionDep, request: Request, auth: CurrentSession, _ctx: CurrentTenant
+) -> SmsCodeSent:
+    """Step 1 of a phone change starts here: a code (purpose change_phone) to my current phone, whose
+    number I need not type. 400 ``account.no_phone`` when I have none (then bind one directly)."""
+    sent = await profile.send_current_phone_code(
+        session, settings_of(request), sms_provider(request), auth, _client(request)
+    )
+    return SmsCodeSent(
+        phone_masked=sent.phone_masked, expires_in_s=sent.expires_in_s, resend_after_s=sent.resend_after_s
+    )
 
 
 @router.post("/phone/verify-current", response_model=PhoneTicketRead, responses=error_responses(400, 403))
@@ -494,8 +528,9 @@ async def verify_current_phone(
 async def change_phone(
     session: SessionDep, request: Request, auth: CurrentSession, _ctx: CurrentTenant, body: PhoneChangeIn
 ) -> PhoneChanged | JSONResponse:
-    """Step 2: the ticket and the code sent to the new phone (purpose change_phone) change my phone.
-    A number registered to another account is refused (409) without saying whose; my other sessions end."""
+    """Step 2: the ticket and the code sent to the new phone (purpose change_phone) change my phone;
+    without a phone yet, the code alone binds my first one. A number registered to another account is
+    refused (409) without saying whose; my other sessions end."""
     result = await answering(
         profile.change_phone(
             session,

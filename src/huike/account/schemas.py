@@ -5,8 +5,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from huike.account.models import Role, SmsPurpose
+from huike.account.models import SmsPurpose
 from huike.core.schemas import Schema
+from huike.permission.schemas import RoleRef
 
 
 class IndustryRead(BaseModel):
@@ -34,10 +35,16 @@ class RegisterIn(Schema):
     phone: str = Field(min_length=5, max_length=32)
     sms_code: str = Field(min_length=1, max_length=12)
     password: str = Field(min_length=1, max_length=256)
-    company_name: str = Field(max_length=100)
+    company_name: str = Field(default="", max_length=100, description="The enterprise name; required.")
     industry: str = Field(max_length=32, description="A code from GET /api/v1/auth/industries.")
     adult_or_guardian: bool = Field(
-        description="The registrant is 18 or older, or read and agreed with a guardian (§七). Must be true."
+        default=False,
+        description="The registrant is 18 or older, or read and agreed with a guardian (§七). Must be true.",
+    )
+    company_authorised: bool = Field(
+        default=False,
+        description="The company authorised the registrant to register and use Huike for it (§一（一）1c). "
+        "Must be true.",
     )
     policy_version: str = Field(max_length=32, description="The policy version in effect, as shown.")
     purposes: list[str] = Field(default_factory=list, max_length=20, description="Optional purposes granted.")
@@ -64,11 +71,19 @@ class TenantRef(BaseModel):
     name: str | None
 
 
-class MeRead(BaseModel):
+class CurrentUserRead(BaseModel):
+    """The signed-in user (``GET /api/v1/auth/me`` and the login answers)."""
+
     user_id: uuid.UUID | None
     phone_masked: str | None
     tenant: TenantRef
-    role: Role | None
+    role: RoleRef | None = Field(
+        description="The role the user's permissions come from: a custom role assigned to their member, "
+        "else the built-in role of their account."
+    )
+    permissions: list[str] = Field(
+        description="Every permission the role gives (function and app permissions), sorted."
+    )
     wecom_linked: bool
     session_id: uuid.UUID
     policy_acceptance_required: str | None = Field(
@@ -116,7 +131,7 @@ class ProfileRead(BaseModel):
     )
     corp_id: str | None
     phone_masked: str | None
-    role: Role | None
+    role: RoleRef | None
     company_name: str | None
     has_password: bool
 
@@ -130,7 +145,13 @@ class ProfileUpdate(Schema):
 
 
 class PasswordChangeIn(Schema):
-    current_password: str = Field(min_length=1, max_length=256)
+    current_password: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="Required when the account has a password (ProfileRead.has_password); left out for a "
+        "first password.",
+    )
     new_password: str = Field(min_length=1, max_length=256)
 
 
@@ -152,7 +173,12 @@ class PhoneTicketRead(BaseModel):
 
 
 class PhoneChangeIn(Schema):
-    ticket: str = Field(min_length=1, max_length=128)
+    ticket: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="From POST /api/v1/auth/phone/verify-current; left out when the account has no phone yet.",
+    )
     new_phone: str = Field(min_length=5, max_length=32)
     sms_code: str = Field(min_length=1, max_length=12, description="Sent to the new phone (change_phone).")
 

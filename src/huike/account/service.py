@@ -31,7 +31,9 @@ from huike.account.errors import (
     AccountDisabled,
     AccountLocked,
     AdultStatementRequired,
+    CompanyAuthorisationRequired,
     CompanyNameRequired,
+    ConsoleNotAllowed,
     InvalidCredentials,
     InvalidPhone,
     NoTenant,
@@ -67,13 +69,15 @@ from huike.account.sms import SmsMessage, SmsProvider, mask_phone
 from huike.config import Settings
 from huike.core.db import utcnow
 from huike.core.tenancy import TenantContext
+from huike.permission.catalog import Permission
+from huike.permission.schemas import RoleRef
 from huike.privacy.audit.models import ActorType, AuditResult
 from huike.privacy.audit.service import Actor, record
 from huike.privacy.policy import service as policy
 from huike.privacy.policy.errors import NoCurrentPolicy, PolicyVersionNotCurrent, PolicyVersionStale
 from huike.privacy.policy.models import Channel, ConsentMethod
 from huike.security.keys import ensure_keys
-from huike.security.sessions import AuthSession, DeviceInfo, SessionMethod, start_session
+from huike.security.sessions import AuthSession, DeviceInfo, SessionMethod, resolve_session, start_session
 from huike.tenant.models import Tenant
 
 if TYPE_CHECKING:
@@ -344,6 +348,7 @@ class RegistrationData:
     adult_or_guardian: bool
     policy_version: str
     purposes: Sequence[str] = ()
+    company_authorised: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +397,8 @@ async def register(
         raise UnknownIndustry(industry=data.industry[:32])
     if data.adult_or_guardian is not True:
         raise AdultStatementRequired()
+    if data.company_authorised is not True:
+        raise CompanyAuthorisationRequired()
     e164 = normalise_mobile(data.phone)
     passwords.check_strength(data.password, phone_e164=e164)
     current = await policy.current_version(session)
@@ -433,6 +440,7 @@ async def register(
             ip=client.ip,
             ip_region=region.label,
             adult_or_guardian=True,
+            company_authorised=True,
             policy_version=current.version,
         )
     )
@@ -580,6 +588,29 @@ async def count_failure(
     log.info("auth.login_failed", method=method, reason=reason, locked=bool(newly_locked))
 
 
+async def _refuse_without_console(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, method: str, client: Client
+) -> None:
+    """Only a role holding the web console app (``app.console``) signs in to the console."""
+    from huike.permission.service import resolve  # it imports this module
+
+    ctx = await resolve(session, TenantContext(tenant_id, user_id))
+    if ctx.can(Permission.app_console):
+        return
+    await record(
+        session,
+        TenantContext(tenant_id, user_id),
+        "auth.login.failed",
+        object_type="user",
+        object_id=user_id,
+        result=AuditResult.denied,
+        request=client.request,
+        details={"method": method, "reason": "console_not_allowed"},
+    )
+    log.info("auth.login_refused", method=method, reason="console_not_allowed")
+    raise ConsoleNotAllowed()
+
+
 async def _succeed(
     session: AsyncSession, settings: Settings, user: User, method: str, client: Client, guard: Guard | None
 ) -> LoggedIn:
@@ -589,6 +620,7 @@ async def _succeed(
     if not memberships:
         raise NoTenant()
     member = memberships[0]
+    await _refuse_without_console(session, member.tenant_id, user.id, method, client)
     if guard is not None:
         phone_row = guard.rows[0]
         phone_row.failures = 0
@@ -776,6 +808,7 @@ async def login_with_wecom(
 
         await link_user(session, found, user.id)
     await _remember_wecom_basics(session, wecom, row.tenant_id, user.id, identity.userid)
+    await _refuse_without_console(session, row.tenant_id, user.id, SessionMethod.wecom, client)
     auth, token = await _start(session, settings, row.tenant_id, user.id, SessionMethod.wecom, client)
     member = await repo.membership(session, row.tenant_id, user.id)
     assert member is not None
@@ -891,6 +924,20 @@ async def role_of(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUI
     return found.role if found else None
 
 
+async def session_phone(session: AsyncSession, token: str | None) -> str | None:
+    """The phone of the user signed in with ``token`` (the development banner's own-phone lookup)."""
+    auth = await resolve_session(session, token)
+    user = await repo.user_by_id(session, auth.user_id) if auth and auth.user_id else None
+    return user.phone if user else None
+
+
+async def roles_of(
+    session: AsyncSession, tenant_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """:func:`role_of` for several users at once (those without a membership are left out)."""
+    return {m.user_id: str(m.role) for m in await repo.memberships_in(session, tenant_id, user_ids)}
+
+
 async def revoke_member_sessions(
     session: AsyncSession, tenant_id: uuid.UUID, *, user_id: uuid.UUID | None, corp_id: str, userid: str
 ) -> int:
@@ -930,17 +977,22 @@ async def relink_wecom(session: AsyncSession, user_id: uuid.UUID, *, corp_id: st
 class Me:
     user: User | None
     tenant: Tenant | None
-    role: str | None
+    role: RoleRef | None
     auth: AuthSession
     policy_version_required: str | None
+    permissions: list[str]
 
 
 async def me(session: AsyncSession, auth: AuthSession) -> Me:
     user = await repo.user_by_id(session, auth.user_id) if auth.user_id else None
     tenant = await session.get(Tenant, auth.tenant_id)
-    member = await repo.membership(session, auth.tenant_id, auth.user_id) if auth.user_id else None
+    from huike.permission.service import effective_access  # it imports this module
+
+    role: RoleRef | None = None
+    permissions: list[str] = []
     required = None
     if auth.user_id is not None:
+        role, permissions = await effective_access(session, TenantContext(auth.tenant_id, auth.user_id))
         try:
             pending = await policy.requires_acceptance(
                 session, policy.ConsentSubject.account_holder(auth.user_id, auth.tenant_id)
@@ -948,4 +1000,4 @@ async def me(session: AsyncSession, auth: AuthSession) -> Me:
         except NoCurrentPolicy:
             pending = None
         required = pending.version if pending else None
-    return Me(user, tenant, member.role if member else None, auth, required)
+    return Me(user, tenant, role, auth, required, permissions)

@@ -8,11 +8,12 @@ Application code never calls ``session.commit()``: the route wrapper and the job
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 from fastapi import Request
 from fastapi.routing import APIRoute
@@ -171,16 +172,44 @@ async def rollback(session: AsyncSession) -> None:
     await session.rollback()
 
 
+_WRITES_ON_GET = "huike_writes_on_get"
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
+
+
+def writes_on_get(endpoint: _Endpoint) -> _Endpoint:
+    """Mark a GET endpoint that writes (a browser reaches it by a link or a redirect, so it cannot be
+    a POST, e.g. the WeCom QR login steps): its session takes the write lock up front like an unsafe
+    method's, or on SQLite it fails with "database is locked" while a job writes (ADR 0006)."""
+    setattr(endpoint, _WRITES_ON_GET, True)
+    return endpoint
+
+
+def _route_writes(request: Request) -> bool:
+    endpoint = getattr(request.scope.get("route"), "endpoint", None)
+    return bool(getattr(endpoint, _WRITES_ON_GET, False))
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request; the route wrapper commits it, this only rolls back and closes."""
     db: Database = request.app.state.db
-    factory = db.read_sessionmaker if request.method in ("GET", "HEAD", "OPTIONS") else db.sessionmaker
+    reads_only = request.method in ("GET", "HEAD", "OPTIONS") and not _route_writes(request)
+    factory = db.read_sessionmaker if reads_only else db.sessionmaker
     async with factory() as session:
         try:
             yield session
         except BaseException:
             await rollback(session)
             raise
+
+
+ReadSessions = Callable[[], contextlib.AbstractAsyncContextManager[AsyncSession]]
+
+
+async def get_read_sessions(request: Request) -> ReadSessions:
+    """Fresh read-only sessions for work that outlives the request's transaction, such as a streamed
+    download (a request's write session would hold SQLite's write lock for the whole download)."""
+    db: Database = request.app.state.db
+    return db.read_sessionmaker
 
 
 class UnitOfWorkRoute(APIRoute):

@@ -10,10 +10,28 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.db import Base
-from huike.core.errors import NotFound
+from huike.core.errors import AppError, NotFound
+from huike.core.i18n import register_messages
 from huike.core.tenancy import TenantContext, TenantScoped
 
 M = TypeVar("M", bound=Base)
+
+
+class TenantRequired(AppError):
+    """A tenant-owned query was built without a tenant (a bug, never a user's mistake: R-SEC-3)."""
+
+    status_code = 500
+    code = "tenancy.tenant_required"
+
+
+register_messages(
+    {
+        "tenancy.tenant_required": (
+            "内部错误：查询缺少企业范围。",
+            "Internal error: a query had no company scope.",
+        ),
+    }
+)
 
 
 class TenantRepository(Generic[M]):
@@ -22,6 +40,8 @@ class TenantRepository(Generic[M]):
     def __init__(self, session: AsyncSession, ctx: TenantContext) -> None:
         if not issubclass(self.model, TenantScoped):
             raise TypeError(f"{self.model.__name__} is not tenant-scoped")
+        if ctx is None or ctx.tenant_id is None:
+            raise TenantRequired(model=self.model.__name__)
         self.session = session
         self.ctx = ctx
 

@@ -16,9 +16,16 @@ class JobRepository(TenantRepository[Job]):
     model = Job
 
     async def list_page(
-        self, *, limit: int, after: tuple[datetime, uuid.UUID] | None, status: str | None
+        self,
+        *,
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None,
+        status: str | None,
+        created_by: uuid.UUID | None = None,
     ) -> Sequence[Job]:
         statement = self.select().order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+        if created_by is not None:
+            statement = statement.where(Job.created_by == created_by)
         if status is not None:
             statement = statement.where(Job.status == status)
         if after is not None:

@@ -1,4 +1,7 @@
-"""The job centre: what long jobs a tenant has, how far they got, and a retry for failed ones."""
+"""The job centre: what long jobs a tenant has, how far they got, and a retry for failed ones.
+
+Everyone sees and retries the jobs they started (a sync, an export, a bulk change); ``jobs.manage``
+shows everyone's. Without it another person's job answers 404, like a job of another tenant."""
 
 from __future__ import annotations
 
@@ -7,22 +10,38 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from huike.core.errors import Conflict
+from huike.core.errors import Conflict, NotFound
 from huike.core.pagination import InvalidCursor, decode_cursor, encode_cursor
 from huike.core.schemas import CursorPage
 from huike.core.tasks import Job, JobStatus, enqueue
 from huike.core.tenancy import TenantContext
 from huike.job.repository import JobRepository
 from huike.job.schemas import JobRead
+from huike.permission.catalog import Permission
 
 
 class JobNotRetryable(Conflict):
     code = "job.not_retryable"
 
 
+def _own_only(ctx: TenantContext) -> bool:
+    """Whether ``ctx`` (a resolved request context) sees only the jobs it started."""
+    return not ctx.can(Permission.jobs_manage)
+
+
 async def list_jobs(
-    session: AsyncSession, ctx: TenantContext, *, limit: int, cursor: str | None, status: JobStatus | None
+    session: AsyncSession,
+    ctx: TenantContext,
+    *,
+    limit: int,
+    cursor: str | None,
+    status: JobStatus | None,
+    mine: bool = False,
 ) -> CursorPage[JobRead]:
+    """The tenant's jobs, newest first: only the caller's own with ``mine`` or without ``jobs.manage``."""
+    if (mine or _own_only(ctx)) and ctx.user_id is None:
+        return CursorPage[JobRead](items=[], next_cursor=None)
+    created_by = ctx.user_id if mine or _own_only(ctx) else None
     after = None
     if cursor:
         created_at, job_id = decode_cursor(cursor, 2)
@@ -30,7 +49,9 @@ async def list_jobs(
             after = (datetime.fromisoformat(created_at), uuid.UUID(job_id))
         except ValueError as exc:
             raise InvalidCursor() from exc
-    rows = await JobRepository(session, ctx).list_page(limit=limit + 1, after=after, status=status)
+    rows = await JobRepository(session, ctx).list_page(
+        limit=limit + 1, after=after, status=status, created_by=created_by
+    )
     items = [JobRead.model_validate(row) for row in rows[:limit]]
     next_cursor = (
         encode_cursor(rows[limit - 1].created_at.isoformat(), rows[limit - 1].id)
@@ -41,7 +62,10 @@ async def list_jobs(
 
 
 async def access_job(session: AsyncSession, ctx: TenantContext, job_id: uuid.UUID) -> Job:
-    return await JobRepository(session, ctx).get_or_404(job_id)
+    job = await JobRepository(session, ctx).get_or_404(job_id)
+    if _own_only(ctx) and (ctx.user_id is None or job.created_by != ctx.user_id):
+        raise NotFound()
+    return job
 
 
 async def retry_job(session: AsyncSession, ctx: TenantContext, job_id: uuid.UUID) -> Job:

@@ -13,7 +13,7 @@ from huike.core.schemas import CursorPage
 from huike.job.schemas import JobRead
 from huike.member import service
 from huike.member.models import MemberStatus
-from huike.member.schemas import DepartmentTree, InvitationRead, MemberRead, SyncIn
+from huike.member.schemas import DepartmentTree, InvitationRead, MemberRead, MemberSyncIn
 from huike.security.deps import WarmTenant
 from huike.security.sessions import CurrentTenant
 
@@ -22,7 +22,7 @@ departments = make_router(prefix="/api/v1/departments", tag="members", responses
 
 
 @router.post("/sync", response_model=JobRead, status_code=202, responses=error_responses(409))
-async def sync(session: SessionDep, ctx: CurrentTenant, body: SyncIn | None = None) -> object:
+async def sync(session: SessionDep, ctx: CurrentTenant, body: MemberSyncIn | None = None) -> object:
     """Start a full sync of departments and members from WeCom (admins; 409 while one runs)."""
     return await service.start_sync(session, ctx, full=body.full if body else False)
 

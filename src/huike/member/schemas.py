@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from huike.core.schemas import Schema
 from huike.member.models import MemberStatus
+from huike.permission.schemas import RoleRef
 
 
-class SyncIn(Schema):
+class MemberSyncIn(Schema):
     """``full``: read every member's details again (otherwise only new, changed or stale ones)."""
 
     full: bool = False
@@ -36,6 +37,10 @@ class MemberRead(BaseModel):
     departments: list[DepartmentRef]
     last_synced_at: datetime | None
     deleted_at: datetime | None
+    role: RoleRef = Field(
+        description="The role the member's permissions come from (an assigned role, else the built-in role "
+        "of their account; ``member`` until they activate)."
+    )
 
 
 class DepartmentNode(BaseModel):

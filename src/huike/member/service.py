@@ -69,6 +69,7 @@ from huike.member.repository import (
     SyncStateRepository,
 )
 from huike.member.schemas import DepartmentNode, DepartmentRef, InvitationRead, MemberRead
+from huike.permission.schemas import RoleRef
 from huike.privacy.audit.service import record
 from huike.security.keys import warm_keys
 from huike.wecom import wire
@@ -690,7 +691,15 @@ def _ref(wecom_id: int, departments: dict[int, Department]) -> DepartmentRef:
     )
 
 
-def _read(member: Member, links: list[int], departments: dict[int, Department]) -> MemberRead:
+async def _roles(
+    session: AsyncSession, ctx: TenantContext, members: Sequence[Member]
+) -> dict[uuid.UUID, RoleRef]:
+    from huike.permission.service import member_roles  # the permission domain reads member tables
+
+    return await member_roles(session, ctx, [m.id for m in members])
+
+
+def _read(member: Member, links: list[int], departments: dict[int, Department], role: RoleRef) -> MemberRead:
     main = member.main_department_wecom_id
     return MemberRead(
         id=member.id,
@@ -705,6 +714,7 @@ def _read(member: Member, links: list[int], departments: dict[int, Department]) 
         departments=[_ref(d, departments) for d in links],
         last_synced_at=member.last_synced_at,
         deleted_at=member.deleted_at,
+        role=role,
     )
 
 
@@ -747,8 +757,9 @@ async def list_members(
     page = found[:limit]
     links = await MemberDepartmentRepository(session, ctx).of_members([m.id for m in page])
     departments = await _department_refs(session, ctx)
+    roles = await _roles(session, ctx, page)
     return CursorPage[MemberRead](
-        items=[_read(m, links.get(m.id, []), departments) for m in page],
+        items=[_read(m, links.get(m.id, []), departments, roles[m.id]) for m in page],
         next_cursor=encode_cursor(page[-1].wecom_userid) if len(found) > limit else None,
     )
 
@@ -757,7 +768,8 @@ async def get_member(session: AsyncSession, ctx: TenantContext, member_id: uuid.
     await _warm(session, ctx)
     member = await MemberRepository(session, ctx).get_or_404(member_id)
     links = await MemberDepartmentRepository(session, ctx).of_members([member.id])
-    return _read(member, links[member.id], await _department_refs(session, ctx))
+    roles = await _roles(session, ctx, [member])
+    return _read(member, links[member.id], await _department_refs(session, ctx), roles[member.id])
 
 
 async def department_tree(session: AsyncSession, ctx: TenantContext) -> list[DepartmentNode]:

@@ -60,6 +60,12 @@ class OwnRoleLocked(Conflict):
     code = "permission.own_role"
 
 
+class MemberOutsideScope(Forbidden):
+    """Asking for another member's data (their groups, their tags) outside one's data scope (R-ADM-1)."""
+
+    code = "permission.member_outside_scope"
+
+
 register_messages(
     {
         "permission.denied": (
@@ -101,6 +107,10 @@ register_messages(
         "permission.own_role": (
             "不能修改自己的角色，请联系其他管理员。",
             "You cannot change your own role; ask another admin.",
+        ),
+        "permission.member_outside_scope": (
+            "您的数据范围不包含该成员，无法查看其数据。",
+            "That member is outside your data scope, so you cannot view their data.",
         ),
     }
 )

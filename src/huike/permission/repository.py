@@ -1,6 +1,6 @@
 """SQL of the permission domain. Besides its own tables it reads, column by column and tenant-scoped,
-the member domain's members, department links and departments (the org chart that data scopes follow)
-and the job table's creator (one's own jobs): read-only lookups the member service does not offer."""
+the member domain's members, department links and departments (the org chart that data scopes follow):
+read-only lookups the member service does not offer."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.repository import TenantRepository
-from huike.core.tasks import Job
 from huike.member.models import Department, Member, MemberDepartment
 from huike.permission.models import Role, RoleAssignment
 
@@ -28,13 +27,14 @@ class MemberGrant:
     role_id: uuid.UUID | None
     role_permissions: list[str] | None
     role_scope: str | None
+    role_name: str | None = None
 
 
 def _grant(row: Any) -> MemberGrant | None:
     if row is None:
         return None
-    member_id, user_id, builtin, role_id, permissions, scope = row
-    return MemberGrant(member_id, user_id, builtin, role_id, permissions, scope)
+    member_id, user_id, builtin, role_id, permissions, scope, name = row
+    return MemberGrant(member_id, user_id, builtin, role_id, permissions, scope, name)
 
 
 class RoleRepository(TenantRepository[Role]):
@@ -85,6 +85,7 @@ def _grant_select(tenant_id: uuid.UUID) -> Any:  # a Select of the MemberGrant c
             RoleAssignment.role_id,
             Role.permissions,
             Role.data_scope,
+            Role.name,
         )
         .outerjoin(
             RoleAssignment,
@@ -111,6 +112,13 @@ class OrgRepository:
         statement = _grant_select(self.tenant_id).where(Member.id == member_id)
         row = (await self.session.execute(statement)).first()
         return _grant(row)
+
+    async def grants_of_members(self, member_ids: Iterable[uuid.UUID]) -> list[MemberGrant]:
+        wanted = list(set(member_ids))
+        if not wanted:
+            return []
+        statement = _grant_select(self.tenant_id).where(Member.id.in_(wanted))
+        return [grant for row in (await self.session.execute(statement)).all() if (grant := _grant(row))]
 
     async def departments_of(self, member_id: uuid.UUID) -> set[int]:
         statement = select(MemberDepartment.department_wecom_id).where(
@@ -142,7 +150,3 @@ class OrgRepository:
             Member.tenant_id == self.tenant_id, Member.id.in_(wanted), Member.user_id.is_not(None)
         )
         return {user_id for user_id in (await self.session.execute(statement)).scalars() if user_id}
-
-    async def job_creator(self, job_id: uuid.UUID) -> uuid.UUID | None:
-        statement = select(Job.created_by).where(Job.tenant_id == self.tenant_id, Job.id == job_id)
-        return (await self.session.execute(statement)).scalar_one_or_none()

@@ -18,7 +18,7 @@ from huike.permission.repository import MemberGrant
 from huike.permission.schemas import (
     CatalogRead,
     MemberRoleRead,
-    MeRead,
+    MyPermissionsRead,
     RoleAssign,
     RoleCreate,
     RoleList,
@@ -46,8 +46,8 @@ async def catalog(ctx: AnyMember) -> CatalogRead:
     return service.catalog()
 
 
-@permissions.get("/me", response_model=MeRead)
-async def me(session: SessionDep, ctx: AnyMember) -> MeRead:
+@permissions.get("/me", response_model=MyPermissionsRead)
+async def me(session: SessionDep, ctx: AnyMember) -> MyPermissionsRead:
     """My role, permissions, apps and data scope, for the console to hide what I may not do."""
     return await service.me(session, ctx)
 

@@ -64,6 +64,15 @@ class RoleRead(BaseModel):
     updated_at: datetime | None
 
 
+class RoleRef(BaseModel):
+    """The role that applies to a person (what their permissions come from): ``id`` is ``creator``,
+    ``admin`` or ``member`` for a built-in role, the UUID of a custom one."""
+
+    id: str
+    name: str
+    builtin: bool
+
+
 class RoleList(BaseModel):
     items: list[RoleRead]
 
@@ -91,7 +100,7 @@ class MemberRoleRead(BaseModel):
     role: RoleRead
 
 
-class MeRead(BaseModel):
+class MyPermissionsRead(BaseModel):
     """What the console needs to hide what the user may not do."""
 
     role: RoleRead | None

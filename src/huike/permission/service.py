@@ -62,6 +62,7 @@ from huike.permission.errors import (
     CreatorLocked,
     GrantExceedsOwn,
     InvalidRoleName,
+    MemberOutsideScope,
     OwnRoleLocked,
     PermissionDenied,
     RoleInUse,
@@ -75,12 +76,13 @@ from huike.permission.schemas import (
     CatalogRead,
     Label,
     MemberRoleRead,
-    MeRead,
     ModuleEntry,
+    MyPermissionsRead,
     PermissionEntry,
     RoleCreate,
     RoleList,
     RoleRead,
+    RoleRef,
     RoleUpdate,
     ScopeEntry,
     ScopeRuleEntry,
@@ -195,16 +197,6 @@ async def enforce_route(session: AsyncSession, request: Request, ctx: TenantCont
     rule = ROUTE_RULES.get((method, path)) if isinstance(path, str) else None
     if rule is None or any(ctx.can(p) for p in rule.any_of):
         return
-    if rule.owner == "job" and ctx.user_id is not None:
-        try:
-            job_id = uuid.UUID(str(request.path_params.get("job_id", "")))
-        except ValueError:
-            job_id = None
-        if (
-            job_id is not None
-            and await OrgRepository(session, ctx.tenant_id).job_creator(job_id) == ctx.user_id
-        ):
-            return
     log.info("permission.denied", permission=str(rule.any_of[0]), route=path)
     raise denied(*rule.any_of)
 
@@ -259,6 +251,39 @@ async def visible_member_ids(session: AsyncSession, ctx: TenantContext) -> set[u
     mine = await org.departments_of(ctx.member_id)
     departments = _subtree(mine, await org.department_edges()) | mine
     return await org.members_in(departments) | {ctx.member_id}
+
+
+async def require_members_visible(
+    session: AsyncSession, ctx: TenantContext, member_ids: Iterable[uuid.UUID]
+) -> None:
+    """R-ADM-1: asking for other members' data *by member* (their customer groups, the tags they
+    added) needs a data scope that covers them: outside it the answer is 403, not an empty page."""
+    visible = await visible_member_ids(session, ctx)
+    if visible is not None and set(member_ids) - visible:
+        raise MemberOutsideScope()
+
+
+async def audit_member_view(
+    session: AsyncSession, ctx: TenantContext, member_ids: Iterable[uuid.UUID], what: str
+) -> None:
+    """R-ADM-1: one F4 row (``member.<what>_viewed``) for one view of other members' data, naming the
+    members (ids only). Viewing one's own data, or ids that are not the tenant's members, writes none."""
+    if ctx.is_system:
+        return
+    wanted = set(member_ids) - ({ctx.member_id} if ctx.member_id else set())
+    found = sorted(
+        grant.member_id for grant in await OrgRepository(session, ctx.tenant_id).grants_of_members(wanted)
+    )
+    if not found:
+        return
+    await record(
+        session,
+        ctx,
+        f"member.{what}_viewed",
+        object_type="member",
+        object_id=found[0] if len(found) == 1 else None,
+        details={"members": [str(member_id) for member_id in found]},
+    )
 
 
 async def may_manage_tag_group(session: AsyncSession, ctx: TenantContext, group: TagGroup | None) -> bool:
@@ -562,10 +587,56 @@ async def assign_role(
     return MemberRoleRead(member_id=target.member_id, role=read)
 
 
+# --- effective roles -------------------------------------------------------------------------------
+
+
+def _builtin_ref(key: str) -> RoleRef:
+    info = BUILTIN_ROLES[BuiltinRole(key)]
+    return RoleRef(id=str(info.key), name=info.en if current_locale.get() == "en" else info.zh, builtin=True)
+
+
+async def role_ref(session: AsyncSession, ctx: TenantContext) -> RoleRef | None:
+    """The role ``ctx``'s permissions come from (:func:`resolve`): a role assigned to the user's
+    member wins over the built-in role of their account membership. None without a role."""
+    ctx = await resolve(session, ctx)
+    if ctx.role is None:
+        return None
+    if ctx.role in BUILTIN_ROLES:
+        return _builtin_ref(ctx.role)
+    found = await RoleRepository(session, ctx).get(uuid.UUID(ctx.role))
+    return RoleRef(id=str(found.id), name=found.name, builtin=False) if found else None
+
+
+async def member_roles(
+    session: AsyncSession, ctx: TenantContext, member_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, RoleRef]:
+    """The role each member's permissions come from, as :func:`resolve` would find it once they log
+    in (a member who has not activated yet gets the invitation's role, ``member``, unless assigned one)."""
+    from huike.account.service import roles_of  # the account domain imports the session layer
+
+    grants = await OrgRepository(session, ctx.tenant_id).grants_of_members(member_ids)
+    membership = await roles_of(session, ctx.tenant_id, [g.user_id for g in grants if g.user_id])
+    found: dict[uuid.UUID, RoleRef] = {}
+    for row in grants:
+        grant = _grant_of(membership.get(row.user_id) if row.user_id else None, row)
+        if grant.role is None or grant.role in BUILTIN_ROLES:
+            found[row.member_id] = _builtin_ref(grant.role or BuiltinRole.member)
+        else:
+            found[row.member_id] = RoleRef(id=grant.role, name=row.role_name or "", builtin=False)
+    return found
+
+
+async def effective_access(session: AsyncSession, ctx: TenantContext) -> tuple[RoleRef | None, list[str]]:
+    """The role ``ctx``'s user holds and every permission code it gives them (app permissions
+    included), sorted: what the console needs right after login."""
+    ctx = await resolve(session, ctx)
+    return await role_ref(session, ctx), sorted(ctx.permissions or ())
+
+
 # --- me --------------------------------------------------------------------------------------------
 
 
-async def me(session: AsyncSession, ctx: TenantContext) -> MeRead:
+async def me(session: AsyncSession, ctx: TenantContext) -> MyPermissionsRead:
     ctx = await resolve(session, ctx)
     held = ctx.permissions or frozenset()
     role: RoleRead | None = None
@@ -578,7 +649,7 @@ async def me(session: AsyncSession, ctx: TenantContext) -> MeRead:
             if found
             else None
         )
-    return MeRead(
+    return MyPermissionsRead(
         role=role,
         permissions=sorted(p for p in held if p not in _APP_CODES),
         apps=sorted(p for p in held if p in _APP_CODES),

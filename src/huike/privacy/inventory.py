@@ -252,6 +252,7 @@ _CATEGORIES: tuple[Category, ...] = (
     Category("user.account.role", "角色", "Role"),
     Category("user.statement", "声明", "Statement"),
     Category("user.statement.adult_or_guardian", "成年或监护人同意声明", "Adult or guardian statement"),
+    Category("user.statement.company_authorisation", "企业授权声明", "Company authorisation statement"),
     Category("user.location", "位置信息", "Location"),
     Category("user.location.ip_region", "IP 所属地区", "Region of the IP address"),
     Category("user.location.precise", "精确位置", "Precise location", sensitive=True),

@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, String, false
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, MappedColumn, mapped_column
 
-from huike.privacy.inventory import Subject, describe
+from huike.privacy.inventory import Purpose, Subject, describe
 from huike.security.errors import InvalidPhoneNumber
 from huike.security.keys import KeyFamily, ScopeKeys, cached_scope_keys, scope_of, warm_keys
 
@@ -106,9 +106,11 @@ def blind_index_column(
     scope: KeyScope | None = None,
     unique: bool = False,
     name: str | None = None,
+    purposes: tuple[Purpose, ...] | None = None,
 ) -> MappedColumn[Any]:
     """A column holding the blind index of the encrypted attribute ``source``; the flush keeps it in
-    step with it. Indexed; ``unique`` only within one index version (see the ADR).
+    step with it. Indexed; ``unique`` only within one index version (see the ADR). ``purposes``: as
+    the source column's, when they are narrower than the table's.
 
     Example::
 
@@ -121,6 +123,7 @@ def blind_index_column(
         f"{category or _CATEGORIES.get(kind, 'user.derived')}.blind_index",
         personal=True,
         subject=subject,
+        purposes=purposes,
         notes=f"keyed HMAC-SHA256 of the normalised {source}; pseudonymous, for equality lookups only",
     )
     info[BLIND_INDEX_INFO] = BlindIndexSpec(source=source, kind=kind, scope=scope)

@@ -36,6 +36,18 @@ async def get_connection(session: AsyncSession, ctx: TenantContext) -> WeComConn
     return await ConnectionRepository(session, ctx).current()
 
 
+async def connected_tenants(session: AsyncSession) -> list[uuid.UUID]:
+    """The tenants whose WeCom connection is verified (for platform jobs that visit every corp)."""
+    from sqlalchemy import select
+
+    rows = await session.execute(
+        select(WeComConnection.tenant_id)
+        .where(WeComConnection.status == ConnectionStatus.connected)
+        .order_by(WeComConnection.tenant_id)
+    )
+    return list(rows.scalars())
+
+
 async def access_connection(session: AsyncSession, ctx: TenantContext) -> WeComConnection:
     connection = await get_connection(session, ctx)
     if connection is None:

@@ -7,7 +7,7 @@ import { policyRequired, unauthorized } from './events'
 
 export { ApiError } from './errors'
 export type { paths } from './schema'
-/** Named API schemas (`Schemas['MeRead']`). */
+/** Named API schemas (`Schemas['JobRead']`). */
 export type Schemas = components['schemas']
 
 /** Sends the UI language so the server translates its messages. */

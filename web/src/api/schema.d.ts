@@ -209,7 +209,8 @@ export interface paths {
         /**
          * Change Password
          * @description Change my password: the current one first (a wrong one counts toward the login lockout); the
-         *     new one follows the registration rules. My other sessions end.
+         *     new one follows the registration rules. Without a password yet (an account made by WeCom QR login
+         *     or an invitation) the first one needs no current one. My other sessions end.
          */
         post: operations["auth:change_password"];
         delete?: never;
@@ -249,10 +250,32 @@ export interface paths {
         put?: never;
         /**
          * Change Phone
-         * @description Step 2: the ticket and the code sent to the new phone (purpose change_phone) change my phone.
-         *     A number registered to another account is refused (409) without saying whose; my other sessions end.
+         * @description Step 2: the ticket and the code sent to the new phone (purpose change_phone) change my phone;
+         *     without a phone yet, the code alone binds my first one. A number registered to another account is
+         *     refused (409) without saying whose; my other sessions end.
          */
         post: operations["auth:change_phone"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/phone/current-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Current Phone Code
+         * @description Step 1 of a phone change starts here: a code (purpose change_phone) to my current phone, whose
+         *     number I need not type. 400 ``account.no_phone`` when I have none (then bind one directly).
+         */
+        post: operations["auth:send_current_phone_code"];
         delete?: never;
         options?: never;
         head?: never;
@@ -573,7 +596,9 @@ export interface paths {
         };
         /**
          * List Contacts
-         * @description Customers, newest first by default (keyset pagination over add time, then id).
+         * @description Customers, newest first by default (keyset pagination over the order's time, then id).
+         *     ``order``: ``added_at`` (first add time) or ``lost_at`` (when lost: lists only customers that
+         *     were lost), ``-`` for descending. A cursor belongs to the order it was issued for.
          */
         get: operations["external_contacts:list_contacts"];
         put?: never;
@@ -741,6 +766,26 @@ export interface paths {
         patch: operations["external_contacts:edit"];
         trace?: never;
     };
+    "/api/v1/follow-relations/{follow_relation_id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Tags
+         * @description Set the relation's corp tags: pushed to WeCom (mark_tag) first, then stored.
+         */
+        put: operations["external_contacts:set_tags"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/group-chat-tags": {
         parameters: {
             query?: never;
@@ -786,11 +831,73 @@ export interface paths {
         };
         /**
          * List Groups
-         * @description Groups newest first. ``owner_id`` (repeatable): groups of these members; ``tag_id``
-         *     (repeatable): groups with any of these local tags; ``created_from`` ≤ creation < ``created_to``;
-         *     ``status`` (repeatable). ``total`` counts every match.
+         * @description Groups newest first. ``owner_id`` (repeatable): groups of these members; ``owner_userid``
+         *     (repeatable): of these owners' UserIDs (e.g. owners who left); ``tag_id`` (repeatable): groups
+         *     with any of these local tags; ``created_from`` ≤ creation < ``created_to``; ``status``
+         *     (repeatable); ``sort``: by creation time or size. ``total`` counts every match.
          */
         get: operations["group_chats:list_groups"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/group-chats/bulk-tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bulk Tags
+         * @description Add and remove local tags on many groups (404 when one is not visible; nothing changes then).
+         */
+        post: operations["group_chats:bulk_tags"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/group-chats/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Overview
+         * @description Totals over the groups the caller may see (optionally of these owners): groups, people in
+         *     them, groups created today, joins and quits today and over the last 7 days, groups by status.
+         */
+        get: operations["group_chats:overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/group-chats/owners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Owners
+         * @description Owners of the live groups the caller may see, with their group counts (the owner filter).
+         */
+        get: operations["group_chats:owners"];
         put?: never;
         post?: never;
         delete?: never;
@@ -819,6 +926,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/group-chats/trend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Trend Of Groups
+         * @description One point a day (Asia/Shanghai) up to today, summed over the groups the caller may see
+         *     (optionally of these owners): people in them at the end of the day, joins and quits.
+         */
+        get: operations["group_chats:trend_of_groups"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/group-chats/{group_chat_id}": {
         parameters: {
             query?: never;
@@ -831,6 +959,27 @@ export interface paths {
          * @description The group, its present members and its statistics.
          */
         get: operations["group_chats:get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/group-chats/{group_chat_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Members
+         * @description The group's people, latest joins first: ``state`` present (default), left or all; ``type``
+         *     member or external.
+         */
+        get: operations["group_chats:members"];
         put?: never;
         post?: never;
         delete?: never;
@@ -886,7 +1035,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List */
+        /**
+         * List
+         * @description Jobs, newest first: everyone's with ``jobs.manage``, otherwise the ones I started.
+         */
         get: operations["jobs:list"];
         put?: never;
         post?: never;
@@ -903,7 +1055,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get */
+        /**
+         * Get
+         * @description A job I started, or anyone's with ``jobs.manage`` (404 otherwise).
+         */
         get: operations["jobs:get"];
         put?: never;
         post?: never;
@@ -922,7 +1077,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Retry */
+        /**
+         * Retry
+         * @description Run a failed job of mine again (anyone's with ``jobs.manage``).
+         */
         post: operations["jobs:retry"];
         delete?: never;
         options?: never;
@@ -1552,6 +1710,8 @@ export interface components {
              * Format: uuid
              */
             contact_id: string;
+            /** Contact Name */
+            contact_name?: string | null;
             /**
              * Created At
              * Format: date-time
@@ -1571,6 +1731,8 @@ export interface components {
             kind: string;
             /** Member Id */
             member_id: string | null;
+            /** Member Name */
+            member_name?: string | null;
             /** Read At */
             read_at: string | null;
             /** Reason */
@@ -1695,7 +1857,7 @@ export interface components {
             /** Personal */
             personal: boolean;
             /** Purposes */
-            purposes: components["schemas"]["huike__privacy__ropa__schemas__PurposeRead"][];
+            purposes: components["schemas"]["RopaPurposeRead"][];
             /** Sensitive */
             sensitive: boolean;
             /** Structural */
@@ -1844,6 +2006,11 @@ export interface components {
             /** Follow Relations */
             follow_relations: components["schemas"]["FollowRelationRead"][];
             /**
+             * Groups
+             * @description the customer groups the customer is in now
+             */
+            groups: components["schemas"]["CustomerGroupRef"][];
+            /**
              * Id
              * Format: uuid
              */
@@ -1856,7 +2023,7 @@ export interface components {
             owners: components["schemas"]["MemberRef"][];
             status: components["schemas"]["ContactStatus"];
             /** Tags */
-            tags: components["schemas"]["huike__external_contact__schemas__TagRef"][];
+            tags: components["schemas"]["CustomerTagRef"][];
             /** Timeline */
             timeline: components["schemas"]["TimelineItem"][];
         };
@@ -1868,8 +2035,11 @@ export interface components {
          *     * ``owner_ids``: members; ``department_id``: members of that department and its sub-departments;
          *     * ``added_from`` / ``added_to``: the customer's first add time, ``[from, to)``;
          *     * ``add_ways``, ``states`` (channels), ``contact_type``, ``status`` (active / lost / gone);
+         *     * ``group_membership`` (with ``group_chat_id`` for ``in`` / ``not_in``): customer-group membership
+         *       now (``any``: in some group, ``none``: in no group);
          *     * ``keyword``: part of the nickname, a remark or the corp name (at least one character);
-         *     * ``mobile``: a remark mobile, matched exactly after normalisation.
+         *     * ``mobile``: a remark mobile, matched exactly after normalisation;
+         *     * ``contact_ids``: only these customers (the rows a user ticked; bulk requests only).
          */
         ContactFilters: {
             /** Add Ways */
@@ -1878,9 +2048,14 @@ export interface components {
             added_from?: string | null;
             /** Added To */
             added_to?: string | null;
+            /** Contact Ids */
+            contact_ids?: string[];
             contact_type?: components["schemas"]["ContactType"] | null;
             /** Department Id */
             department_id?: string | null;
+            /** Group Chat Id */
+            group_chat_id?: string | null;
+            group_membership?: components["schemas"]["GroupMembership"] | null;
             /** Keyword */
             keyword?: string | null;
             /** Mobile */
@@ -1922,7 +2097,7 @@ export interface components {
             owners: components["schemas"]["MemberRef"][];
             status: components["schemas"]["ContactStatus"];
             /** Tags */
-            tags: components["schemas"]["huike__external_contact__schemas__TagRef"][];
+            tags: components["schemas"]["CustomerTagRef"][];
         };
         /**
          * ContactStatus
@@ -1936,6 +2111,36 @@ export interface components {
          * @enum {string}
          */
         ContactType: "wechat" | "wecom";
+        /**
+         * CurrentUserRead
+         * @description The signed-in user (``GET /api/v1/auth/me`` and the login answers).
+         */
+        CurrentUserRead: {
+            /**
+             * Permissions
+             * @description Every permission the role gives (function and app permissions), sorted.
+             */
+            permissions: string[];
+            /** Phone Masked */
+            phone_masked: string | null;
+            /**
+             * Policy Acceptance Required
+             * @description A policy version the user must accept (POST /api/v1/privacy/consents) before other routes answer; null when none.
+             */
+            policy_acceptance_required: string | null;
+            /** @description The role the user's permissions come from: a custom role assigned to their member, else the built-in role of their account. */
+            role: components["schemas"]["RoleRef"] | null;
+            /**
+             * Session Id
+             * Format: uuid
+             */
+            session_id: string;
+            tenant: components["schemas"]["TenantRef"];
+            /** User Id */
+            user_id: string | null;
+            /** Wecom Linked */
+            wecom_linked: boolean;
+        };
         /** CursorPage[AuditEventRead] */
         CursorPage_AuditEventRead_: {
             /** Items */
@@ -1963,6 +2168,35 @@ export interface components {
             items: components["schemas"]["MemberRead"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** CustomerGroupRef */
+        CustomerGroupRef: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Join Scene */
+            join_scene: number;
+            /** Join Time */
+            join_time: string | null;
+            /** Name */
+            name: string;
+        };
+        /** CustomerTagRef */
+        CustomerTagRef: {
+            /**
+             * Group Id
+             * Format: uuid
+             */
+            group_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
         };
         /**
          * DataScope
@@ -2120,7 +2354,37 @@ export interface components {
             /** Status Changed At */
             status_changed_at: string | null;
             /** Tags */
-            tags: components["schemas"]["huike__external_contact__schemas__TagRef"][];
+            tags: components["schemas"]["CustomerTagRef"][];
+        };
+        /**
+         * FollowRelationTagsIn
+         * @description The relation's corp tags after the change: what is missing is added, what is extra removed
+         *     (``[]`` removes every tag).
+         */
+        FollowRelationTagsIn: {
+            /** Tag Ids */
+            tag_ids?: string[];
+        };
+        /**
+         * GroupBulkTags
+         * @description Add and remove local tags on many groups at once (the other tags of each group stay).
+         */
+        GroupBulkTags: {
+            /** Add Tag Ids */
+            add_tag_ids?: string[];
+            /** Group Chat Ids */
+            group_chat_ids: string[];
+            /** Remove Tag Ids */
+            remove_tag_ids?: string[];
+        };
+        /** GroupBulkTagsResult */
+        GroupBulkTagsResult: {
+            /** Added */
+            added: number;
+            /** Groups */
+            groups: number;
+            /** Removed */
+            removed: number;
         };
         /** GroupChatDetail */
         GroupChatDetail: {
@@ -2145,7 +2409,7 @@ export interface components {
             /** Synced At */
             synced_at: string | null;
             /** Tags */
-            tags: components["schemas"]["huike__group_chat__schemas__TagRef"][];
+            tags: components["schemas"]["GroupChatTagRef"][];
             /**
              * Wecom Created At
              * Format: date-time
@@ -2181,15 +2445,56 @@ export interface components {
             /** Synced At */
             synced_at: string | null;
             /** Tags */
-            tags: components["schemas"]["huike__group_chat__schemas__TagRef"][];
+            tags: components["schemas"]["GroupChatTagRef"][];
             /**
              * Wecom Created At
              * Format: date-time
              */
             wecom_created_at: string;
         };
+        /**
+         * GroupChatSyncIn
+         * @description ``full``: read every group with groupchat/get (otherwise only new, changed or stale ones).
+         */
+        GroupChatSyncIn: {
+            /**
+             * Full
+             * @default false
+             */
+            full: boolean;
+        };
+        /** GroupChatTagRef */
+        GroupChatTagRef: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /**
+         * GroupMemberPage
+         * @description A page of a group's people; ``total`` counts every match, ``members``/``externals`` the
+         *     matches of each type (the type filter aside).
+         */
+        GroupMemberPage: {
+            /** Externals */
+            externals: number;
+            /** Items */
+            items: components["schemas"]["GroupMemberRead"][];
+            /** Members */
+            members: number;
+            /** Total */
+            total: number;
+        };
         /** GroupMemberRead */
         GroupMemberRead: {
+            /**
+             * Invitor Name
+             * @description the inviting member's name
+             */
+            invitor_name?: string | null;
             /** Invitor Userid */
             invitor_userid: string | null;
             /**
@@ -2216,6 +2521,12 @@ export interface components {
             userid: string;
         };
         /**
+         * GroupMembership
+         * @description The customer-group filter: in / not in the group ``group_chat_id``, in any group, in none.
+         * @enum {string}
+         */
+        GroupMembership: "in" | "not_in" | "any" | "none";
+        /**
          * GroupOrder
          * @description Every live tag group, first to last.
          */
@@ -2223,6 +2534,59 @@ export interface components {
             /** Tag Group Ids */
             tag_group_ids?: string[];
         };
+        /**
+         * GroupOverview
+         * @description Numbers across the groups the caller may see (dismissed groups count in ``by_status`` only).
+         */
+        GroupOverview: {
+            /** By Status */
+            by_status: {
+                [key: string]: number;
+            };
+            /** Externals */
+            externals: number;
+            /** Groups */
+            groups: number;
+            /** Internal Members */
+            internal_members: number;
+            /** Joins 7D */
+            joins_7d: number;
+            /** Joins Today */
+            joins_today: number;
+            /**
+             * Members
+             * @description people in the groups (a person in two groups counts twice)
+             */
+            members: number;
+            /** New Groups Today */
+            new_groups_today: number;
+            /** Quits 7D */
+            quits_7d: number;
+            /** Quits Today */
+            quits_today: number;
+        };
+        /** GroupOwner */
+        GroupOwner: {
+            /** Groups */
+            groups: number;
+            /** Member Id */
+            member_id: string | null;
+            /** Name */
+            name: string | null;
+            /** Userid */
+            userid: string;
+        };
+        /** GroupOwnerList */
+        GroupOwnerList: {
+            /** Items */
+            items: components["schemas"]["GroupOwner"][];
+        };
+        /**
+         * GroupSort
+         * @description Orders of the group list: WeCom's creation time or the group's size, either way.
+         * @enum {string}
+         */
+        GroupSort: "created_desc" | "created_asc" | "size_desc" | "size_asc";
         /** GroupStatistics */
         GroupStatistics: {
             /** Externals */
@@ -2428,6 +2792,8 @@ export interface components {
             name: string | null;
             /** Position */
             position: string;
+            /** @description The role the member's permissions come from (an assigned role, else the built-in role of their account; ``member`` until they activate). */
+            role: components["schemas"]["RoleRef"];
             status: components["schemas"]["MemberStatus"];
             /** Wecom Userid */
             wecom_userid: string;
@@ -2451,11 +2817,28 @@ export interface components {
             role: components["schemas"]["RoleRead"];
         };
         /**
+         * MemberState
+         * @description Which people of a group: those in it now, those who left, or both.
+         * @enum {string}
+         */
+        MemberState: "present" | "left" | "all";
+        /**
          * MemberStatus
          * @description WeCom's member status (user/get ``status``): 1 active, 2 disabled, 4 not activated, 5 resigned.
          * @enum {string}
          */
         MemberStatus: "active" | "disabled" | "not_activated" | "resigned";
+        /**
+         * MemberSyncIn
+         * @description ``full``: read every member's details again (otherwise only new, changed or stale ones).
+         */
+        MemberSyncIn: {
+            /**
+             * Full
+             * @default false
+             */
+            full: boolean;
+        };
         /**
          * MemberType
          * @enum {string}
@@ -2493,6 +2876,23 @@ export interface components {
             /** Permissions */
             permissions: components["schemas"]["PermissionEntry"][];
         };
+        /**
+         * MyPermissionsRead
+         * @description What the console needs to hide what the user may not do.
+         */
+        MyPermissionsRead: {
+            /** Apps */
+            apps: string[];
+            data_scope: components["schemas"]["DataScope"];
+            /** Member Id */
+            member_id: string | null;
+            /**
+             * Permissions
+             * @description function permissions (closure), sorted
+             */
+            permissions: string[];
+            role: components["schemas"]["RoleRead"] | null;
+        };
         /** OwnerRef */
         OwnerRef: {
             /** Member Id */
@@ -2504,8 +2904,11 @@ export interface components {
         };
         /** PasswordChangeIn */
         PasswordChangeIn: {
-            /** Current Password */
-            current_password: string;
+            /**
+             * Current Password
+             * @description Required when the account has a password (ProfileRead.has_password); left out for a first password.
+             */
+            current_password?: string | null;
             /** New Password */
             new_password: string;
         };
@@ -2547,8 +2950,11 @@ export interface components {
              * @description Sent to the new phone (change_phone).
              */
             sms_code: string;
-            /** Ticket */
-            ticket: string;
+            /**
+             * Ticket
+             * @description From POST /api/v1/auth/phone/verify-current; left out when the account has no phone yet.
+             */
+            ticket?: string | null;
         };
         /** PhoneChanged */
         PhoneChanged: {
@@ -2575,6 +2981,20 @@ export interface components {
              */
             sms_code: string;
         };
+        /** PolicyPurposeRead */
+        PolicyPurposeRead: {
+            /** Code */
+            code: string;
+            /** En */
+            en: string;
+            /**
+             * Section
+             * @default
+             */
+            section: string;
+            /** Zh */
+            zh: string;
+        };
         /**
          * PolicyRead
          * @description A version with its texts: zh-CN is authoritative (§十 1); ``text_en`` may be null.
@@ -2599,7 +3019,7 @@ export interface components {
             /** Published At */
             published_at: string | null;
             /** Purposes */
-            purposes: components["schemas"]["huike__privacy__policy__schemas__PurposeRead"][];
+            purposes: components["schemas"]["PolicyPurposeRead"][];
             /** Summary En */
             summary_en: string | null;
             /** Summary Zh */
@@ -2676,7 +3096,7 @@ export interface components {
             has_password: boolean;
             /** Phone Masked */
             phone_masked: string | null;
-            role: components["schemas"]["Role"] | null;
+            role: components["schemas"]["RoleRef"] | null;
             /**
              * User Id
              * Format: uuid
@@ -2733,9 +3153,20 @@ export interface components {
             /**
              * Adult Or Guardian
              * @description The registrant is 18 or older, or read and agreed with a guardian (§七). Must be true.
+             * @default false
              */
             adult_or_guardian: boolean;
-            /** Company Name */
+            /**
+             * Company Authorised
+             * @description The company authorised the registrant to register and use Huike for it (§一（一）1c). Must be true.
+             * @default false
+             */
+            company_authorised: boolean;
+            /**
+             * Company Name
+             * @description The enterprise name; required.
+             * @default
+             */
             company_name: string;
             /**
              * Industry
@@ -2802,12 +3233,6 @@ export interface components {
             /** Remark Mobiles */
             remark_mobiles: string[];
         };
-        /**
-         * Role
-         * @description A member's role in a tenant. The creator is also an admin; roles' permissions come later.
-         * @enum {string}
-         */
-        Role: "creator" | "admin" | "member";
         /** RoleAssign */
         RoleAssign: {
             /**
@@ -2854,6 +3279,19 @@ export interface components {
             updated_at: string | null;
         };
         /**
+         * RoleRef
+         * @description The role that applies to a person (what their permissions come from): ``id`` is ``creator``,
+         *     ``admin`` or ``member`` for a built-in role, the UUID of a custom one.
+         */
+        RoleRef: {
+            /** Builtin */
+            builtin: boolean;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /**
          * RoleUpdate
          * @description Only the fields sent change.
          */
@@ -2863,6 +3301,17 @@ export interface components {
             name?: string | null;
             /** Permissions */
             permissions?: string[] | null;
+        };
+        /** RopaPurposeRead */
+        RopaPurposeRead: {
+            /** Code */
+            code: string;
+            /** Label */
+            label: string;
+            /** Legal Basis */
+            legal_basis: string;
+            /** Legal Basis Label */
+            legal_basis_label: string;
         };
         /** ScheduleDayIn */
         ScheduleDayIn: {
@@ -2986,7 +3435,7 @@ export interface components {
             /** Personal */
             personal: boolean;
             /** Purposes */
-            purposes: components["schemas"]["huike__privacy__ropa__schemas__PurposeRead"][];
+            purposes: components["schemas"]["RopaPurposeRead"][];
             /** Region */
             region: string;
             /** Region Label */
@@ -3175,10 +3624,19 @@ export interface components {
             /** Transfer Zh */
             transfer_zh: string;
         };
-        /** TimelineItem */
+        /**
+         * TimelineItem
+         * @description One entry of the customer's timeline. ``kind``: added, tagged, untagged, remark_changed,
+         *     deleted_by_member, deleted_by_customer, transferred, transfer_failed, removed, lost, and from the
+         *     customer groups joined_group / left_group (with ``group_chat_id`` and ``group_name``).
+         */
         TimelineItem: {
             /** Follow Id */
             follow_id: string | null;
+            /** Group Chat Id */
+            group_chat_id?: string | null;
+            /** Group Name */
+            group_name?: string | null;
             /**
              * Id
              * Format: uuid
@@ -3274,116 +3732,6 @@ export interface components {
             since: string;
             /** Year */
             year: number;
-        };
-        /** MeRead */
-        huike__account__schemas__MeRead: {
-            /** Phone Masked */
-            phone_masked: string | null;
-            /**
-             * Policy Acceptance Required
-             * @description A policy version the user must accept (POST /api/v1/privacy/consents) before other routes answer; null when none.
-             */
-            policy_acceptance_required: string | null;
-            role: components["schemas"]["Role"] | null;
-            /**
-             * Session Id
-             * Format: uuid
-             */
-            session_id: string;
-            tenant: components["schemas"]["TenantRef"];
-            /** User Id */
-            user_id: string | null;
-            /** Wecom Linked */
-            wecom_linked: boolean;
-        };
-        /** TagRef */
-        huike__external_contact__schemas__TagRef: {
-            /**
-             * Group Id
-             * Format: uuid
-             */
-            group_id: string;
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /** Name */
-            name: string;
-        };
-        /**
-         * SyncIn
-         * @description ``full``: read every group with groupchat/get (otherwise only new, changed or stale ones).
-         */
-        huike__group_chat__schemas__SyncIn: {
-            /**
-             * Full
-             * @default false
-             */
-            full: boolean;
-        };
-        /** TagRef */
-        huike__group_chat__schemas__TagRef: {
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /** Name */
-            name: string;
-        };
-        /**
-         * SyncIn
-         * @description ``full``: read every member's details again (otherwise only new, changed or stale ones).
-         */
-        huike__member__schemas__SyncIn: {
-            /**
-             * Full
-             * @default false
-             */
-            full: boolean;
-        };
-        /**
-         * MeRead
-         * @description What the console needs to hide what the user may not do.
-         */
-        huike__permission__schemas__MeRead: {
-            /** Apps */
-            apps: string[];
-            data_scope: components["schemas"]["DataScope"];
-            /** Member Id */
-            member_id: string | null;
-            /**
-             * Permissions
-             * @description function permissions (closure), sorted
-             */
-            permissions: string[];
-            role: components["schemas"]["RoleRead"] | null;
-        };
-        /** PurposeRead */
-        huike__privacy__policy__schemas__PurposeRead: {
-            /** Code */
-            code: string;
-            /** En */
-            en: string;
-            /**
-             * Section
-             * @default
-             */
-            section: string;
-            /** Zh */
-            zh: string;
-        };
-        /** PurposeRead */
-        huike__privacy__ropa__schemas__PurposeRead: {
-            /** Code */
-            code: string;
-            /** Label */
-            label: string;
-            /** Legal Basis */
-            legal_basis: string;
-            /** Legal Basis Label */
-            legal_basis_label: string;
         };
     };
     responses: never;
@@ -3752,7 +4100,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["huike__account__schemas__MeRead"];
+                    "application/json": components["schemas"]["CurrentUserRead"];
                 };
             };
             /** @description Unauthorized */
@@ -3812,7 +4160,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["huike__account__schemas__MeRead"];
+                    "application/json": components["schemas"]["CurrentUserRead"];
                 };
             };
             /** @description Bad Request */
@@ -3967,7 +4315,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["huike__account__schemas__MeRead"];
+                    "application/json": components["schemas"]["CurrentUserRead"];
                 };
             };
             /** @description Unauthorized */
@@ -4168,6 +4516,80 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:send_current_phone_code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SmsCodeSent"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4523,7 +4945,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["huike__account__schemas__MeRead"];
+                    "application/json": components["schemas"]["CurrentUserRead"];
                 };
             };
             /** @description Bad Request */
@@ -5045,8 +5467,9 @@ export interface operations {
     };
     "dev:latest_sms_code": {
         parameters: {
-            query: {
-                phone: string;
+            query?: {
+                /** @description Left out: the signed-in user's own phone. */
+                phone?: string | null;
             };
             header?: never;
             path?: never;
@@ -5100,6 +5523,8 @@ export interface operations {
                 state?: string[] | null;
                 contact_type?: components["schemas"]["ContactType"] | null;
                 status?: components["schemas"]["ContactStatus"] | null;
+                group_membership?: components["schemas"]["GroupMembership"] | null;
+                group_chat_id?: string | null;
                 keyword?: string | null;
                 mobile?: string | null;
             };
@@ -5221,6 +5646,8 @@ export interface operations {
                 state?: string[] | null;
                 contact_type?: components["schemas"]["ContactType"] | null;
                 status?: components["schemas"]["ContactStatus"] | null;
+                group_membership?: components["schemas"]["GroupMembership"] | null;
+                group_chat_id?: string | null;
                 keyword?: string | null;
                 mobile?: string | null;
             };
@@ -5282,6 +5709,8 @@ export interface operations {
                 state?: string[] | null;
                 contact_type?: components["schemas"]["ContactType"] | null;
                 status?: components["schemas"]["ContactStatus"] | null;
+                group_membership?: components["schemas"]["GroupMembership"] | null;
+                group_chat_id?: string | null;
                 keyword?: string | null;
                 mobile?: string | null;
             };
@@ -5341,6 +5770,8 @@ export interface operations {
                 state?: string[] | null;
                 contact_type?: components["schemas"]["ContactType"] | null;
                 status?: components["schemas"]["ContactStatus"] | null;
+                group_membership?: components["schemas"]["GroupMembership"] | null;
+                group_chat_id?: string | null;
                 keyword?: string | null;
                 mobile?: string | null;
             };
@@ -5647,6 +6078,95 @@ export interface operations {
             };
         };
     };
+    "external_contacts:set_tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                follow_relation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FollowRelationTagsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactDetail"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "group_chats:list_tags": {
         parameters: {
             query?: never;
@@ -5856,6 +6376,8 @@ export interface operations {
                 created_from?: string | null;
                 created_to?: string | null;
                 status?: components["schemas"]["GroupStatus"][] | null;
+                owner_userid?: string[] | null;
+                sort?: components["schemas"]["GroupSort"];
             };
             header?: never;
             path?: never;
@@ -5890,6 +6412,154 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "group_chats:bulk_tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GroupBulkTags"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupBulkTagsResult"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "group_chats:overview": {
+        parameters: {
+            query?: {
+                owner_id?: string[] | null;
+                owner_userid?: string[] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupOverview"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "group_chats:owners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupOwnerList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
@@ -5910,7 +6580,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["huike__group_chat__schemas__SyncIn"] | null;
+                "application/json": components["schemas"]["GroupChatSyncIn"] | null;
             };
         };
         responses: {
@@ -5961,6 +6631,48 @@ export interface operations {
             };
         };
     };
+    "group_chats:trend_of_groups": {
+        parameters: {
+            query?: {
+                days?: number;
+                owner_id?: string[] | null;
+                owner_userid?: string[] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trend"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "group_chats:get": {
         parameters: {
             query?: never;
@@ -5983,6 +6695,69 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "group_chats:members": {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["MemberState"];
+                type?: components["schemas"]["MemberType"] | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                group_chat_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupMemberPage"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6120,6 +6895,8 @@ export interface operations {
                 limit?: number;
                 cursor?: string | null;
                 status?: components["schemas"]["JobStatus"] | null;
+                /** @description Only the jobs I started (always so without jobs.manage). */
+                mine?: boolean;
             };
             header?: never;
             path?: never;
@@ -6344,7 +7121,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["huike__member__schemas__SyncIn"] | null;
+                "application/json": components["schemas"]["MemberSyncIn"] | null;
             };
         };
         responses: {
@@ -6664,7 +7441,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["huike__permission__schemas__MeRead"];
+                    "application/json": components["schemas"]["MyPermissionsRead"];
                 };
             };
             /** @description Unauthorized */

@@ -4,11 +4,12 @@ import { api, ApiError, type GetResponse } from '@/api/client'
 import { policyRequired, unauthorized, type PolicyRequired } from '@/api/events'
 
 export type Me = GetResponse<'/api/v1/auth/me'>
-export type MyPermissions = GetResponse<'/api/v1/permissions/me'>
 
 /**
- * The signed-in user, from GET /api/v1/auth/me. Kept in memory only (never in browser storage):
- * a reload asks the server again, the session cookie being the only credential.
+ * The signed-in user, from GET /api/v1/auth/me (also the login answers): who they are, their effective
+ * role (a custom role assigned to them, else their account's built-in role) and every permission that
+ * role gives. Kept in memory only (never in browser storage): a reload asks the server again, the
+ * session cookie being the only credential.
  */
 export const useSessionStore = defineStore('session', () => {
   const me = ref<Me | null>(null)
@@ -16,30 +17,20 @@ export const useSessionStore = defineStore('session', () => {
   /** A policy version the user must accept before other routes answer. */
   const policy = ref<PolicyRequired | null>(null)
   let pending: Promise<Me | null> | null = null
-  let pendingPermissions: Promise<void> | null = null
 
   const loggedIn = computed(() => me.value !== null)
-  /** The user's permission codes (GET /api/v1/permissions/me); null until known. */
-  const permissions = ref<ReadonlySet<string> | null>(null)
+  /** The user's permission codes (function and app permissions); null when not signed in. */
+  const permissions = computed<ReadonlySet<string> | null>(() => (me.value ? new Set(me.value.permissions) : null))
+  /** The role the permissions come from, as the server names it (in the current language). */
+  const role = computed(() => me.value?.role ?? null)
 
-  /**
-   * Whether to offer an action (menu item, button). Only hides what would be refused: the server
-   * decides. Until the permissions are known, creators and admins are offered everything.
-   */
+  /** Whether to offer an action (menu item, button). Only hides what would be refused: the server decides. */
   function can(permission: string): boolean {
-    if (permissions.value) return permissions.value.has(permission)
-    return me.value?.role === 'creator' || me.value?.role === 'admin'
+    return permissions.value?.has(permission) ?? false
   }
 
   function set(value: Me | null): void {
-    const changed = value?.user_id !== me.value?.user_id
-    if (changed) permissions.value = null
     me.value = value
-    if (value && !value.policy_acceptance_required && (changed || permissions.value === null)) {
-      pendingPermissions = loadPermissions().finally(() => {
-        pendingPermissions = null
-      })
-    }
     loaded.value = true
     const required = value?.policy_acceptance_required
     policy.value = required ? { version: required } : null
@@ -53,17 +44,15 @@ export const useSessionStore = defineStore('session', () => {
       if (err instanceof ApiError && err.status === 401) set(null)
       else throw err
     }
-    if (pendingPermissions) await pendingPermissions
     return me.value
   }
 
-  /** Asks for the user's permissions again (after a role change); failures keep the role fallback. */
-  async function loadPermissions(): Promise<void> {
+  /** Asks again who the user is (after a role change, a phone change); a failure keeps what is known. */
+  async function reload(): Promise<void> {
     try {
-      const { data } = await api.GET('/api/v1/permissions/me')
-      permissions.value = data ? new Set([...data.permissions, ...data.apps]) : null
+      await load()
     } catch {
-      permissions.value = null
+      // the next navigation asks again
     }
   }
 
@@ -85,6 +74,10 @@ export const useSessionStore = defineStore('session', () => {
       await api.POST('/api/v1/auth/logout')
     } finally {
       clear()
+      // R-CK-2: both browser storages are empty after logout. The chosen language (the only entry,
+      // in localStorage) lives on in this tab's memory, so the login page keeps speaking it.
+      window.sessionStorage.clear()
+      window.localStorage.clear()
     }
   }
 
@@ -95,5 +88,5 @@ export const useSessionStore = defineStore('session', () => {
     policy.value = value
   })
 
-  return { me, loaded, loggedIn, policy, permissions, can, set, load, loadPermissions, ensureLoaded, clear, logout }
+  return { me, loaded, loggedIn, policy, permissions, role, can, set, load, reload, ensureLoaded, clear, logout }
 })

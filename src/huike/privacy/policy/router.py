@@ -36,10 +36,10 @@ from huike.privacy.policy.schemas import (
     ConsentEventRead,
     ConsentHistory,
     ConsentWithdraw,
+    PolicyPurposeRead,
     PolicyRead,
     PolicyVersionList,
     PolicyVersionRead,
-    PurposeRead,
     PurposeStateRead,
     ThirdPartyList,
     ThirdPartyRead,
@@ -152,7 +152,7 @@ def _read(version: PolicyVersion) -> PolicyRead:
         has_translation=version.text_en is not None,
         text_zh=version.text_zh,
         text_en=version.text_en,
-        purposes=[PurposeRead(**p) for p in version.purposes],
+        purposes=[PolicyPurposeRead(**p) for p in version.purposes],
         third_parties=[ThirdPartyRead(**row) for row in version.third_parties],
     )
 

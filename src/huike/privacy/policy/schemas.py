@@ -14,7 +14,7 @@ VersionLabel = Annotated[str, Field(min_length=10, max_length=32, pattern=VERSIO
 PurposeCode = Annotated[str, Field(min_length=3, max_length=64, pattern=PURPOSE_PATTERN)]
 
 
-class PurposeRead(BaseModel):
+class PolicyPurposeRead(BaseModel):
     code: str
     section: str = ""
     zh: str
@@ -57,7 +57,7 @@ class PolicyRead(PolicyVersionRead):
     prevailing_language: str = "zh-CN"
     text_zh: str
     text_en: str | None
-    purposes: list[PurposeRead]
+    purposes: list[PolicyPurposeRead]
     third_parties: list[ThirdPartyRead]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 
-class PurposeRead(BaseModel):
+class RopaPurposeRead(BaseModel):
     code: str
     label: str
     legal_basis: str
@@ -37,7 +37,7 @@ class ColumnRead(BaseModel):
     encrypted: bool
     subject: str
     subject_label: str
-    purposes: list[PurposeRead]
+    purposes: list[RopaPurposeRead]
     erasure: str
     erasure_label: str
     notes: str
@@ -51,7 +51,7 @@ class TableRead(BaseModel):
     subject_label: str
     owner_role: str
     owner_label: str
-    purposes: list[PurposeRead]
+    purposes: list[RopaPurposeRead]
     retention: RetentionRead
     erasure: str
     erasure_label: str

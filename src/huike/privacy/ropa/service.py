@@ -43,8 +43,8 @@ from huike.privacy.ropa.schemas import (
     ColumnRead,
     InventoryRead,
     JsonPathRead,
-    PurposeRead,
     RetentionRead,
+    RopaPurposeRead,
     TableRead,
 )
 from huike.security.fields import EncryptedText
@@ -321,9 +321,9 @@ def _pick(pair: tuple[str, str], locale: Locale) -> str:
     return pair[1] if locale == "en" else pair[0]
 
 
-def _purposes(purposes: tuple[Purpose, ...], locale: Locale) -> list[PurposeRead]:
+def _purposes(purposes: tuple[Purpose, ...], locale: Locale) -> list[RopaPurposeRead]:
     return [
-        PurposeRead(
+        RopaPurposeRead(
             code=purpose.code,
             label=purpose_label(purpose.code, locale),
             legal_basis=purpose.basis.value,
@@ -455,7 +455,7 @@ def csv_header(locale: Locale) -> list[str]:
     return [en if locale == "en" else zh for _, zh, en in CSV_COLUMNS]
 
 
-def _purpose_text(purposes: list[PurposeRead], locale: Locale) -> str:
+def _purpose_text(purposes: list[RopaPurposeRead], locale: Locale) -> str:
     open_, close = ("（", "）") if locale == "zh-CN" else (" (", ")")
     return "; ".join(f"{p.label}{open_}{p.legal_basis_label}{close}" for p in purposes)
 

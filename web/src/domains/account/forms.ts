@@ -57,6 +57,7 @@ const CODE_FIELD: Record<string, string> = {
   'account.unknown_industry': 'industry',
   'account.company_name_required': 'company_name',
   'account.adult_statement_required': 'adult_or_guardian',
+  'account.company_authorisation_required': 'company_authorised',
   'privacy.policy_version_not_current': 'policy',
   'privacy.policy_version_stale': 'policy',
   'privacy.policy_version_not_found': 'policy',
