@@ -531,7 +531,7 @@ async def measure(url: str, info: dict[str, Any], repeat: int, only: str | None)
     ]
     if "group_chat_id" in ContactFilters.model_fields and group_ids:
         cases.append(("in group", lambda: (admin, {"group_chat_id": rng.choice(group_ids)})))
-        cases.append(("in any group", lambda: (admin, {"group_membership": "any_group"})))
+        cases.append(("in any group", lambda: (admin, {"group_membership": "any"})))
 
     async def timed(call: Callable[[Any, TenantContext, ContactFilters], Awaitable[Any]], case: Any) -> float:
         ctx, values = case()

@@ -116,6 +116,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
+    # a GET that writes without @writes_on_get fails on SQLite whenever a job writes meanwhile (ADR 10)
+    unmarked = [
+        line
+        for line in (data_dir / "server.log").read_text(errors="replace").splitlines()
+        if "db.write_in_read_session" in line
+    ]
+    assert not unmarked, "GET requests wrote in a read session:\n" + "\n".join(unmarked[:20])
 
 
 @pytest.fixture(scope="session")
@@ -270,3 +277,28 @@ def wecom_page(browser: Browser, wecom_account_state: tuple[Account, dict[str, A
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+def api_get(page: Page, base: str, path: str, **params: Any) -> Any:
+    """GET an API path with the page's session; the JSON body (asserts a 2xx answer)."""
+    response = page.request.get(base + path, params=params)
+    assert response.ok, response.text()
+    return response.json()
+
+
+def callbacks_to_this_company(page: Page, base: str) -> str:
+    """Point the demo corp's callbacks at the company's URL (what an admin pastes into WeCom): the
+    emulator's URL handshake must pass. Returns the corp id."""
+    corp: dict[str, Any] = httpx.get(base + "/_wecom/_emulator/corps").json()[0]
+    connection = api_get(page, base, "/api/v1/wecom/connection")
+    saved = httpx.post(
+        f"{base}/_wecom/_emulator/corps/{corp['corp_id']}/callback",
+        json={
+            "url": connection["callback_url"],
+            "token": connection["callback_token"],
+            "encoding_aes_key": connection["encoding_aes_key"],
+        },
+        timeout=20,
+    )
+    assert saved.status_code == 200, saved.text
+    return str(corp["corp_id"])

@@ -14,17 +14,11 @@ import httpx
 import pytest
 from playwright.sync_api import APIRequestContext, Page, expect
 
-from tests.e2e.conftest import csrf_headers
+from tests.e2e.conftest import api_get, callbacks_to_this_company, csrf_headers
 
 pytestmark = pytest.mark.e2e
 
 SYNC_TIMEOUT_MS = 180_000
-
-
-def _api(page: Page, base: str, path: str, **params: Any) -> Any:
-    response = page.request.get(base + path, params=params)
-    assert response.ok, response.text()
-    return response.json()
 
 
 def _wait_job(request: APIRequestContext, base: str, started: Any) -> None:
@@ -42,13 +36,13 @@ def _wait_job(request: APIRequestContext, base: str, started: Any) -> None:
 def _directory_synced(page: Page, base: str) -> None:
     """Members (owners' names) and tags (the pickers) come from their own pages: synced over the API."""
     headers = csrf_headers(page.request)
-    if not _api(page, base, "/api/v1/members", limit=1)["items"]:
+    if not api_get(page, base, "/api/v1/members", limit=1)["items"]:
         _wait_job(
             page.request,
             base,
             page.request.post(base + "/api/v1/members/sync", data={"full": False}, headers=headers),
         )
-    if not _api(page, base, "/api/v1/tag-groups")["items"]:
+    if not api_get(page, base, "/api/v1/tag-groups")["items"]:
         _wait_job(page.request, base, page.request.post(base + "/api/v1/tags/sync", headers=headers))
 
 
@@ -76,11 +70,11 @@ def _pick(page: Page, select_testid: str, option: str) -> None:
 
 
 def _count(page: Page, base: str, **params: Any) -> int:
-    return int(_api(page, base, "/api/v1/external-contacts/count", **params)["count"])
+    return int(api_get(page, base, "/api/v1/external-contacts/count", **params)["count"])
 
 
 def _a_tag(page: Page, base: str) -> dict[str, Any]:
-    groups = _api(page, base, "/api/v1/tag-groups")["items"]
+    groups = api_get(page, base, "/api/v1/tag-groups")["items"]
     return next(tag for group in groups for tag in group["tags"])
 
 
@@ -135,7 +129,7 @@ def test_list_filters_total_and_load_more(live_server: str, wecom_page: Page) ->
 def test_detail_remark_edit_reveal_and_tags(live_server: str, wecom_page: Page) -> None:
     page = wecom_page
     _customers_synced(page, live_server)
-    contact = _api(page, live_server, "/api/v1/external-contacts", status="active", limit=1)["items"][0]
+    contact = api_get(page, live_server, "/api/v1/external-contacts", status="active", limit=1)["items"][0]
     page.locator(f'[data-testid="customer-row"][data-id="{contact["id"]}"]').click()
     expect(page).to_have_url(re.compile(rf"/customers/{contact['id']}$"))
     expect(page.get_by_test_id("page-title")).to_have_text("客户详情")
@@ -175,6 +169,7 @@ def test_detail_remark_edit_reveal_and_tags(live_server: str, wecom_page: Page) 
     tag = _a_tag(page, live_server)
     relation.get_by_test_id("relation-tags-edit").click()
     picker = relation.get_by_test_id("relation-tags-picker")
+    expect(picker).to_be_visible()
     chosen = picker.locator(".el-tag", has_text=tag["name"])
     if chosen.count() == 0:
         picker.click()
@@ -185,7 +180,7 @@ def test_detail_remark_edit_reveal_and_tags(live_server: str, wecom_page: Page) 
     relation.get_by_test_id("relation-tags-save").click()
     expect(relation.get_by_test_id("relation-tags-picker")).to_have_count(0)  # saved: back to the tags
     expect(relation.get_by_test_id("relation-tag").filter(has_text=tag["name"])).to_have_count(1)
-    detail = _api(page, live_server, f"/api/v1/external-contacts/{contact['id']}")
+    detail = api_get(page, live_server, f"/api/v1/external-contacts/{contact['id']}")
     assert any(t["id"] == tag["id"] for r in detail["follow_relations"] for t in r["tags"])
 
     # The keyword search finds the customer by the new remark.
@@ -199,9 +194,9 @@ def test_detail_remark_edit_reveal_and_tags(live_server: str, wecom_page: Page) 
 def test_bulk_tag_ticked_rows_as_a_job(live_server: str, wecom_page: Page) -> None:
     page = wecom_page
     _customers_synced(page, live_server)
-    groups = _api(page, live_server, "/api/v1/tag-groups")["items"]
+    groups = api_get(page, live_server, "/api/v1/tag-groups")["items"]
     tag = [t for g in groups for t in g["tags"]][-1]
-    untagged = _api(
+    untagged = api_get(
         page, live_server, "/api/v1/external-contacts", tag_none=tag["id"], status="active", limit=2
     )["items"]
     assert len(untagged) == 2
@@ -228,7 +223,7 @@ def test_bulk_tag_ticked_rows_as_a_job(live_server: str, wecom_page: Page) -> No
     expect(progress).to_contain_text("批量打标签完成")
     expect(dialog.get_by_test_id("bulk-tag-result")).to_contain_text("共处理 2 位客户")
     for contact in untagged:
-        detail = _api(page, live_server, f"/api/v1/external-contacts/{contact['id']}")
+        detail = api_get(page, live_server, f"/api/v1/external-contacts/{contact['id']}")
         assert any(t["id"] == tag["id"] for t in detail["tags"]), detail["id"]
     dialog.get_by_test_id("bulk-tag-close").click()
     # the list was reloaded: the two customers no longer match "not tagged"
@@ -263,29 +258,12 @@ def test_export_csv_and_xlsx_of_the_filtered_list(live_server: str, wecom_page: 
     assert open(workbook.path(), "rb").read(2) == b"PK"  # noqa: SIM115 - an Office Open XML zip
 
 
-def _callbacks_to_this_company(page: Page, base: str) -> str:
-    """Point the demo corp's callbacks at the company's URL (what an admin pastes into WeCom)."""
-    corp: dict[str, Any] = httpx.get(base + "/_wecom/_emulator/corps").json()[0]
-    connection = _api(page, base, "/api/v1/wecom/connection")
-    saved = httpx.post(
-        f"{base}/_wecom/_emulator/corps/{corp['corp_id']}/callback",
-        json={
-            "url": connection["callback_url"],
-            "token": connection["callback_token"],
-            "encoding_aes_key": connection["encoding_aes_key"],
-        },
-        timeout=20,
-    )
-    assert saved.status_code == 200, saved.text
-    return str(corp["corp_id"])
-
-
 def test_a_member_deleting_a_customer_shows_in_lost_and_alerts(live_server: str, wecom_page: Page) -> None:
     page = wecom_page
     _customers_synced(page, live_server)
-    corp_id = _callbacks_to_this_company(page, live_server)
+    corp_id = callbacks_to_this_company(page, live_server)
     before = _count(page, live_server, status="lost")
-    candidates = _api(page, live_server, "/api/v1/external-contacts", status="active", limit=100)["items"]
+    candidates = api_get(page, live_server, "/api/v1/external-contacts", status="active", limit=100)["items"]
     contact = next(c for c in candidates if len(c["owners"]) == 1 and c["name"])
     deleted = httpx.post(
         f"{live_server}/_wecom/_emulator/scenarios/member_deletes_customer",

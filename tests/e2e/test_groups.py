@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import APIRequestContext, Page, expect
 
-from tests.e2e.conftest import csrf_headers
+from tests.e2e.conftest import api_get, callbacks_to_this_company, csrf_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -32,12 +32,6 @@ def _pick(page: Page, select_testid: str, option: str) -> None:
     page.keyboard.press("Escape")
 
 
-def _api(page: Page, base: str, path: str, **params: Any) -> Any:
-    response = page.request.get(base + path, params=params)
-    assert response.ok, response.text()
-    return response.json()
-
-
 def _wait_job(request: APIRequestContext, base: str, job: dict[str, Any]) -> None:
     deadline = time.monotonic() + 60
     while job["status"] not in ("succeeded", "failed"):
@@ -49,7 +43,7 @@ def _wait_job(request: APIRequestContext, base: str, job: dict[str, Any]) -> Non
 
 def _members_synced(page: Page, base: str) -> None:
     """Owners' names come from the member directory: sync it over the API unless done already."""
-    if _api(page, base, "/api/v1/members", limit=1)["items"]:
+    if api_get(page, base, "/api/v1/members", limit=1)["items"]:
         return
     started = page.request.post(
         base + "/api/v1/members/sync", data={"full": False}, headers=csrf_headers(page.request)
@@ -84,7 +78,7 @@ def test_list_filters_sort_and_detail(live_server: str, wecom_page: Page) -> Non
     table = page.get_by_test_id("group-table")
     total = page.get_by_test_id("group-total")
     everything = int(total.get_attribute("data-total") or 0)
-    assert everything == _api(page, live_server, "/api/v1/group-chats", limit=1)["total"]
+    assert everything == api_get(page, live_server, "/api/v1/group-chats", limit=1)["total"]
     expect(table.get_by_test_id("group-name").first).to_be_visible()
     assert table.get_by_test_id("group-owner").first.inner_text().strip()
 
@@ -93,7 +87,7 @@ def test_list_filters_sort_and_detail(live_server: str, wecom_page: Page) -> Non
     part = name[-4:]
     page.get_by_test_id("group-filter-keyword").fill(part)
     page.get_by_test_id("group-search").click()
-    expected = _api(page, live_server, "/api/v1/group-chats", keyword=part, limit=1)["total"]
+    expected = api_get(page, live_server, "/api/v1/group-chats", keyword=part, limit=1)["total"]
     expect(total).to_have_attribute("data-total", str(expected))
     for text in table.get_by_test_id("group-name").all_inner_texts():
         assert part in text
@@ -101,7 +95,7 @@ def test_list_filters_sort_and_detail(live_server: str, wecom_page: Page) -> Non
     # Owner: the owner with the most groups; every row is theirs.
     page.get_by_test_id("group-reset").click()
     expect(total).to_have_attribute("data-total", str(everything))
-    owner = _api(page, live_server, "/api/v1/group-chats/owners")["items"][0]
+    owner = api_get(page, live_server, "/api/v1/group-chats/owners")["items"][0]
     _pick(page, "group-filter-owner", owner["name"] or owner["userid"])
     page.get_by_test_id("group-search").click()
     expect(total).to_have_attribute("data-total", str(owner["groups"]))
@@ -119,7 +113,7 @@ def test_list_filters_sort_and_detail(live_server: str, wecom_page: Page) -> Non
     page.get_by_test_id("group-reset").click()
     _pick(page, "group-filter-status", "正常")
     page.get_by_test_id("group-search").click()
-    normal = _api(page, live_server, "/api/v1/group-chats", status="normal", limit=1)["total"]
+    normal = api_get(page, live_server, "/api/v1/group-chats", status="normal", limit=1)["total"]
     expect(total).to_have_attribute("data-total", str(normal))
     statuses = table.get_by_test_id("group-status")
     for i in range(min(statuses.count(), 10)):
@@ -128,7 +122,7 @@ def test_list_filters_sort_and_detail(live_server: str, wecom_page: Page) -> Non
     # Sort by size: the largest group first.
     page.get_by_test_id("group-reset").click()
     _pick(page, "group-sort", "群人数从多到少")
-    biggest = _api(page, live_server, "/api/v1/group-chats", sort="size_desc", limit=1)["items"][0]
+    biggest = api_get(page, live_server, "/api/v1/group-chats", sort="size_desc", limit=1)["items"][0]
     expect(table.get_by_test_id("group-size").first).to_have_text(str(biggest["member_count"]))
     sizes = [int(s) for s in table.get_by_test_id("group-size").all_inner_texts()]
     assert sizes == sorted(sizes, reverse=True)
@@ -235,33 +229,16 @@ def test_local_tags_tag_a_group_and_filter(live_server: str, wecom_page: Page) -
     expect(page.locator(".el-message-box")).to_contain_text("1 个客户群")
     page.locator(".el-message-box").get_by_role("button").last.click()
     expect(renamed_row).to_have_count(0)
-    tags = _api(page, live_server, "/api/v1/group-chat-tags")["items"]
+    tags = api_get(page, live_server, "/api/v1/group-chat-tags")["items"]
     assert renamed not in {t["name"] for t in tags}
-
-
-def _callbacks_to_this_company(page: Page, base: str) -> str:
-    """Point the demo corp's callbacks at the company's URL (what an admin pastes into WeCom)."""
-    corp: dict[str, Any] = httpx.get(base + "/_wecom/_emulator/corps").json()[0]
-    connection = _api(page, base, "/api/v1/wecom/connection")
-    saved = httpx.post(
-        f"{base}/_wecom/_emulator/corps/{corp['corp_id']}/callback",
-        json={
-            "url": connection["callback_url"],
-            "token": connection["callback_token"],
-            "encoding_aes_key": connection["encoding_aes_key"],
-        },
-        timeout=20,
-    )
-    assert saved.status_code == 200, saved.text
-    return str(corp["corp_id"])
 
 
 def test_statistics_after_a_customer_joins(live_server: str, wecom_page: Page) -> None:
     page = wecom_page
     _groups_synced(page, live_server)
-    corp_id = _callbacks_to_this_company(page, live_server)
-    before = _api(page, live_server, "/api/v1/group-chats/overview")
-    group = _api(page, live_server, "/api/v1/group-chats", status="normal", limit=1)["items"][0]
+    corp_id = callbacks_to_this_company(page, live_server)
+    before = api_get(page, live_server, "/api/v1/group-chats/overview")
+    group = api_get(page, live_server, "/api/v1/group-chats", status="normal", limit=1)["items"][0]
     joined = httpx.post(
         f"{live_server}/_wecom/_emulator/scenarios/customer_joins_group",
         json={"corp_id": corp_id, "chat_id": group["chat_id"]},
@@ -269,7 +246,7 @@ def test_statistics_after_a_customer_joins(live_server: str, wecom_page: Page) -
     )
     assert joined.status_code == 200, joined.text
     deadline = time.monotonic() + 30
-    while (now := _api(page, live_server, "/api/v1/group-chats/overview"))["joins_today"] <= before[
+    while (now := api_get(page, live_server, "/api/v1/group-chats/overview"))["joins_today"] <= before[
         "joins_today"
     ]:
         assert time.monotonic() < deadline, now
@@ -290,7 +267,7 @@ def test_statistics_after_a_customer_joins(live_server: str, wecom_page: Page) -
 
     # One owner: the numbers are theirs.
     owner = group["owner"]
-    theirs = _api(page, live_server, "/api/v1/group-chats/overview", owner_userid=owner["userid"])
+    theirs = api_get(page, live_server, "/api/v1/group-chats/overview", owner_userid=owner["userid"])
     _pick(page, "group-stats-owner", owner["name"] or owner["userid"])
     expect(page.get_by_test_id("kpi-groups")).to_have_attribute("data-value", str(theirs["groups"]))
     expect(page.get_by_test_id("kpi-joins")).to_have_attribute("data-value", str(theirs["joins_today"]))

@@ -11,17 +11,25 @@ from __future__ import annotations
 import contextlib
 import functools
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar, cast
 
+import structlog
 from fastapi import Request
 from fastapi.routing import APIRoute
 from sqlalchemy import JSON, CursorResult, DateTime, MetaData, Result, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, SessionTransaction, mapped_column
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    mapped_column,
+)
 from sqlalchemy.types import TypeDecorator, Uuid
 
 NAMING_CONVENTION = {
@@ -111,8 +119,44 @@ def _make_sqlite_honest(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+def make_sessionmaker(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True, info={_READ_ONLY: read_only})
+
+
+_log = structlog.get_logger("huike.db")
+_READ_ONLY = "huike.read_only"
+_BEST_EFFORT = "huike.best_effort_write"
+
+
+@contextlib.contextmanager
+def best_effort_write(session: AsyncSession) -> Iterator[None]:
+    """A write a read session may try and lose (e.g. a session's last-seen time, in a SAVEPOINT)."""
+    session.info[_BEST_EFFORT] = True
+    try:
+        yield
+    finally:
+        session.info[_BEST_EFFORT] = False
+
+
+def _write_in_read_session(session: Session, what: str) -> None:
+    # On SQLite a read session that writes fails with "database is locked" as soon as a job writes
+    # meanwhile (ADR 6, ADR 10): such a GET needs @writes_on_get. Logged, so the browser tests see it.
+    if session.info.get(_READ_ONLY) and not session.info.get(_BEST_EFFORT):
+        _log.warning("db.write_in_read_session", what=what)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _guard_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        _write_in_read_session(state.session, str(getattr(table, "name", "?")))
+
+
+@event.listens_for(Session, "before_flush")
+def _guard_flush(session: Session, _context: Any, _instances: Any) -> None:
+    changed = [*session.new, *(o for o in session.dirty if session.is_modified(o)), *session.deleted]
+    if changed:
+        _write_in_read_session(session, ",".join(sorted({type(o).__name__ for o in changed})))
 
 
 class Database:
@@ -126,7 +170,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = make_sessionmaker(self.engine.execution_options(huike_write=True))
-        self.read_sessionmaker = make_sessionmaker(self.engine)
+        self.read_sessionmaker = make_sessionmaker(self.engine, read_only=True)
 
     @property
     def is_sqlite(self) -> bool:

@@ -32,6 +32,7 @@ from huike.external_contact.schemas import (
 from huike.job.schemas import JobRead
 from huike.privacy.audit.service import record
 from huike.security.deps import WarmTenant
+from huike.security.keys import warm_keys
 from huike.security.sessions import CurrentTenant
 
 router = make_router(
@@ -139,6 +140,7 @@ async def _export(
         # the rows are read in a read-only transaction of their own: on SQLite the request's write
         # session would hold the write lock for as long as the download takes
         async with readers() as reader:
+            await warm_keys(reader, ctx.tenant_id)  # decrypting needs the tenant's keys in this session
             async for chunk in stream(reader, ctx, filters):
                 yield chunk
 

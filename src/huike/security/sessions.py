@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from huike.config import Settings
-from huike.core.db import Base, get_session, utcnow
+from huike.core.db import Base, best_effort_write, get_session, utcnow
 from huike.core.errors import Forbidden, Unauthorized
 from huike.core.i18n import register_messages
 from huike.core.tenancy import TenantContext, TenantScoped
@@ -211,10 +211,11 @@ async def resolve_session(
 async def _touch(session: AsyncSession, row: AuthSession, now: datetime) -> None:
     # In a SAVEPOINT: on SQLite a read transaction that cannot take the write lock just skips it.
     try:
-        async with session.begin_nested():
-            await session.execute(
-                update(AuthSession).where(AuthSession.id == row.id).values(last_seen_at=now)
-            )
+        with best_effort_write(session):
+            async with session.begin_nested():
+                await session.execute(
+                    update(AuthSession).where(AuthSession.id == row.id).values(last_seen_at=now)
+                )
     except OperationalError as exc:
         log.info("auth.session_touch_skipped", error_type=type(exc).__name__)
         return

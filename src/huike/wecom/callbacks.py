@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from huike.core.db import UnitOfWorkRoute, utcnow
+from huike.core.db import UnitOfWorkRoute, utcnow, writes_on_get
 from huike.core.errors import error_response
 from huike.core.routing import SessionDep
 from huike.wecom import service
@@ -52,6 +52,7 @@ async def _cached_crypto(request: Request, callback_key: str) -> tuple[uuid.UUID
 
 
 @router.get("/{callback_key}", response_class=PlainTextResponse)
+@writes_on_get  # records that WeCom verified the URL
 async def verify_url(
     session: SessionDep,
     callback_key: str,
