@@ -216,6 +216,7 @@ async def _admin(session: AsyncSession, settings: Settings) -> tuple[uuid.UUID, 
         ),
         client,
     )
+    assert isinstance(result, account.LoggedIn)  # an adult registrant: never pending a guardian
     return result.user.id, result.membership.tenant_id, True
 
 

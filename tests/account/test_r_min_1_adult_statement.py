@@ -1,20 +1,25 @@
 """R-MIN-1 (§七 1 「不满 18 周岁的未成年人…父母或其他监护人监护、指导下共同阅读并同意」): registration
 requires a statement that the registrant is 18 or older (or read and agreed with a guardian).
 
-Acceptance: no statement → 400. The guardian flow (``pending_guardian`` until a guardian consents by
-SMS code, a guardian consent row with the policy hash) is not built yet: see the issue report."""
+Acceptance: no statement → 400. A minor without guardian consent → ``pending_guardian``, and cannot log
+in. With consent (an SMS code sent to the guardian's phone) → a consent row holding the guardian
+reference and the policy hash; the guardian's name and phone are stored encrypted only."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.account.models import Registration, User
-from huike.privacy.policy.models import PolicyAcceptance
+from huike.privacy.policy.models import GuardianConsent, PolicyAcceptance, PolicyVersion
 from huike.tenant.models import Tenant
-from tests.account.conftest import Flows
+from tests.account.conftest import PASSWORD, PHONE, Flows
+from tests.account.test_f3_no_plaintext import dump
+
+GUARDIAN_PHONE = "13912345678"
+GUARDIAN_NAME = "王监护"
 
 
 def code_of(response: httpx.Response) -> str:
@@ -63,3 +68,130 @@ async def test_r_min_1_the_refusal_explains_itself_in_both_languages(flows: Flow
     )
     assert "18" in zh.json()["error"]["message"]
     assert "18 or older" in en.json()["error"]["message"]
+
+
+async def register_minor(flows: Flows, guardian_code: str | None, **changes: object) -> httpx.Response:
+    """A minor's registration naming a guardian; ``guardian_code`` None sends no guardian code."""
+    code = await flows.code()
+    body = flows.body(code, minor=True, guardian_name=GUARDIAN_NAME, guardian_phone=GUARDIAN_PHONE)
+    if guardian_code is not None:
+        body["guardian_sms_code"] = guardian_code
+    return await flows.client.post("/api/v1/auth/register", json={**body, **changes})
+
+
+async def guardian_acceptances(session: AsyncSession) -> list[PolicyAcceptance]:
+    statement = select(PolicyAcceptance).where(PolicyAcceptance.subject_type == "guardian")
+    return list((await session.execute(statement)).scalars().all())
+
+
+@pytest.mark.parametrize("guardian_code", ["missing", "wrong"])
+async def test_r_min_1_minor_without_guardian_consent_is_pending_and_cannot_log_in(
+    flows: Flows, session: AsyncSession, guardian_code: str
+) -> None:
+    code = None
+    if guardian_code == "wrong":
+        right = await flows.code(GUARDIAN_PHONE, purpose="guardian")
+        code = "000000" if right != "000000" else "111111"
+    response = await register_minor(flows, code)
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "pending_guardian"
+    assert response.json()["guardian_phone_masked"] == "139****5678"
+    expected = "sms.code_missing" if guardian_code == "missing" else "sms.code_wrong"
+    assert response.json()["reason"] == expected
+    # no session was started
+    assert (await flows.client.get("/api/v1/auth/me")).status_code == 401
+    user = (await session.execute(select(User))).scalar_one()
+    assert user.status == "pending_guardian"
+    guardian = (await session.execute(select(GuardianConsent))).scalar_one()
+    assert (guardian.minor_id, guardian.status, guardian.acceptance_id) == (user.id, "pending", None)
+    assert await guardian_acceptances(session) == []
+
+    login = {"phone": PHONE, "password": PASSWORD}
+    zh = await flows.client.post("/api/v1/auth/login/password", json=login)
+    en = await flows.client.post("/api/v1/auth/login/password", json=login, headers={"accept-language": "en"})
+    assert zh.status_code == en.status_code == 403, zh.text
+    assert code_of(zh) == code_of(en) == "auth.pending_guardian"
+    assert "监护人" in zh.json()["error"]["message"]
+    assert "guardian has consented" in en.json()["error"]["message"]
+
+
+async def test_r_min_1_with_guardian_consent_the_account_is_active_with_the_policy_hash(
+    flows: Flows, session: AsyncSession
+) -> None:
+    guardian_code = await flows.code(GUARDIAN_PHONE, purpose="guardian")
+    response = await register_minor(flows, guardian_code)
+    assert response.status_code == 201, response.text
+    assert (await flows.client.get("/api/v1/auth/me")).status_code == 200
+    user = (await session.execute(select(User))).scalar_one()
+    assert user.status == "active"
+    guardian = (await session.execute(select(GuardianConsent))).scalar_one()
+    assert (guardian.minor_id, guardian.status) == (user.id, "granted")
+    assert guardian.guardian_name == GUARDIAN_NAME  # decrypted by the application only
+    [consent] = await guardian_acceptances(session)
+    version = (await session.execute(select(PolicyVersion))).scalar_one()
+    assert consent.id == guardian.acceptance_id
+    assert consent.subject_id == guardian.id  # the guardian reference
+    assert (consent.version, consent.policy_hash) == (version.version, version.text_hash)
+    # the minor's own acceptance is there too
+    assert await count(session, PolicyAcceptance) == 2
+
+
+async def test_r_min_1_the_guardian_consents_later_and_the_account_can_log_in(
+    flows: Flows, session: AsyncSession
+) -> None:
+    assert (await register_minor(flows, None)).status_code == 202
+    wrong = await flows.client.post(
+        "/api/v1/auth/guardian-consent", json={"phone": PHONE, "guardian_sms_code": "123456"}
+    )
+    assert (wrong.status_code, code_of(wrong)) == (400, "sms.code_missing")
+    guardian_code = await flows.code(GUARDIAN_PHONE, purpose="guardian")
+    done = await flows.client.post(
+        "/api/v1/auth/guardian-consent", json={"phone": PHONE, "guardian_sms_code": guardian_code}
+    )
+    assert done.status_code == 204, done.text
+    assert len(await guardian_acceptances(session)) == 1
+    login = await flows.client.post(
+        "/api/v1/auth/login/password", json={"phone": PHONE, "password": PASSWORD}
+    )
+    assert login.status_code == 200, login.text
+    again = await flows.client.post(
+        "/api/v1/auth/guardian-consent", json={"phone": PHONE, "guardian_sms_code": guardian_code}
+    )
+    assert (again.status_code, code_of(again)) == (409, "account.guardian_consent_not_pending")
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "error"),
+    [
+        ({"guardian_name": " "}, 400, "account.guardian_details_required"),
+        ({"guardian_phone": ""}, 400, "account.guardian_details_required"),
+        ({"guardian_phone": "02112345678"}, 422, "account.invalid_guardian_phone"),
+        ({"guardian_phone": PHONE}, 400, "account.guardian_phone_same"),
+    ],
+    ids=["no_name", "no_phone", "landline", "own_phone"],
+)
+async def test_r_min_1_the_guardian_details_are_checked_before_anything_is_created(
+    flows: Flows, session: AsyncSession, changes: dict[str, object], status: int, error: str
+) -> None:
+    response = await register_minor(flows, None, **changes)
+    assert (response.status_code, code_of(response)) == (status, error), response.text
+    for model in (Tenant, User, Registration, PolicyAcceptance, GuardianConsent):
+        assert await count(session, model) == 0
+
+
+async def test_r_min_1_the_guardian_phone_and_name_are_not_stored_in_plaintext(
+    flows: Flows, session: AsyncSession
+) -> None:
+    guardian_code = await flows.code(GUARDIAN_PHONE, purpose="guardian")
+    assert (await register_minor(flows, guardian_code)).status_code == 201
+    everything = await dump(session)
+    for needle in (GUARDIAN_PHONE, "+86" + GUARDIAN_PHONE, GUARDIAN_NAME, guardian_code):
+        assert needle not in everything
+    row = (
+        await session.execute(
+            text("SELECT guardian_name, guardian_phone, guardian_phone_index FROM guardian_consents")
+        )
+    ).one()
+    assert row[0].startswith("v1:")
+    assert row[1].startswith("v1:")
+    assert row[2]  # the blind index finds the guardian's rows (access and erasure requests)

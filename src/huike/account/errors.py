@@ -50,6 +50,26 @@ class CompanyAuthorisationRequired(RegistrationRefused):
     code = "account.company_authorisation_required"
 
 
+class GuardianDetailsRequired(RegistrationRefused):
+    """A minor's registration (``minor: true``) without the guardian's name or phone (R-MIN-1)."""
+
+    code = "account.guardian_details_required"
+
+
+class InvalidGuardianPhone(InvalidPhone):
+    code = "account.invalid_guardian_phone"
+
+
+class GuardianPhoneIsRegistrants(RegistrationRefused):
+    code = "account.guardian_phone_same"
+
+
+class GuardianConsentNotPending(Conflict):
+    """Guardian consent given for a phone with no account waiting for it (unknown, or already active)."""
+
+    code = "account.guardian_consent_not_pending"
+
+
 class PhoneAlreadyRegistered(Conflict):
     code = "account.phone_registered"
     keeps_writes: ClassVar[bool] = False
@@ -116,6 +136,13 @@ class AccountDisabled(Forbidden):
     keeps_writes: ClassVar[bool] = True
 
 
+class AccountPendingGuardian(Forbidden):
+    """A minor's account whose guardian has not consented yet cannot log in (R-MIN-1)."""
+
+    code = "auth.pending_guardian"
+    keeps_writes: ClassVar[bool] = True
+
+
 class NoTenant(Forbidden):
     code = "auth.no_tenant"
 
@@ -159,6 +186,22 @@ register_messages(
             "请确认您已获得该企业的授权，代表企业注册并使用汇客。",
             "Confirm that the company authorised you to register and use Huike on its behalf.",
         ),
+        "account.guardian_details_required": (
+            "未满 18 周岁注册须填写监护人姓名和监护人手机号。",
+            "A registrant under 18 must give the guardian's name and mobile number.",
+        ),
+        "account.invalid_guardian_phone": (
+            "请输入监护人有效的中国大陆手机号码。",
+            "Enter a valid mainland China mobile number for the guardian.",
+        ),
+        "account.guardian_phone_same": (
+            "监护人手机号不能与注册手机号相同。",
+            "The guardian's mobile number must differ from the one you register with.",
+        ),
+        "account.guardian_consent_not_pending": (
+            "该手机号没有等待监护人同意的帐号。",
+            "No account with this phone number is waiting for a guardian's consent.",
+        ),
         "account.phone_registered": (
             "该手机号已注册，请直接登录或找回密码。",
             "This phone number is already registered; log in or reset the password.",
@@ -200,6 +243,11 @@ register_messages(
             "Too many failed logins; try again in {retry_after_s} seconds.",
         ),
         "auth.account_disabled": ("该帐号已停用。", "This account is disabled."),
+        "auth.pending_guardian": (
+            "该帐号的注册人未满 18 周岁，须经监护人短信验证同意后才能登录。",
+            "The registrant of this account is under 18: it can log in once the guardian has consented "
+            "with the SMS code sent to the guardian's phone.",
+        ),
         "auth.no_tenant": (
             "该帐号未加入任何企业。",
             "This account does not belong to any company.",

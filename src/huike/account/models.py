@@ -52,6 +52,7 @@ class Role(StrEnum):
 class UserStatus(StrEnum):
     active = "active"
     disabled = "disabled"
+    pending_guardian = "pending_guardian"  # a minor whose guardian has not consented yet (R-MIN-1)
 
 
 class User(Base):
@@ -218,6 +219,7 @@ class SmsPurpose(StrEnum):
     login = "login"
     reset_password = "reset_password"  # noqa: S105 - a purpose, not a password
     change_phone = "change_phone"
+    guardian = "guardian"  # sent to a minor registrant's guardian, whose consent it proves (R-MIN-1)
 
 
 class SmsCodeStatus(StrEnum):

@@ -21,6 +21,7 @@ from huike.account.errors import AvatarMissing, AvatarTooLarge
 from huike.account.schemas import (
     CurrentUserRead,
     DevSmsCode,
+    GuardianConsentIn,
     IndustryList,
     IndustryRead,
     PasswordChanged,
@@ -34,6 +35,7 @@ from huike.account.schemas import (
     ProfileRead,
     ProfileUpdate,
     RegisterIn,
+    RegistrationPending,
     SessionList,
     SessionRead,
     SmsCodeRequest,
@@ -131,13 +133,20 @@ async def send_sms_code(session: SessionDep, request: Request, body: SmsCodeRequ
     "/register",
     response_model=CurrentUserRead,
     status_code=201,
-    responses=error_responses(400, 404, 409, 503),
+    responses={
+        202: {
+            "model": RegistrationPending,
+            "description": "A minor registered without the guardian's consent: pending_guardian, no session.",
+        },
+        **error_responses(400, 404, 409, 503),
+    },
 )
 async def register(
     session: SessionDep, request: Request, response: Response, body: RegisterIn
 ) -> CurrentUserRead | JSONResponse:
     """Trial registration: creates the company (tenant) with the registrant as its creator and admin,
-    records the policy acceptance, and logs in."""
+    records the policy acceptance, and logs in. A registrant under 18 (``minor``) names a guardian;
+    without the right code from the guardian's phone the account waits for the guardian (202)."""
     data = service.RegistrationData(
         phone=body.phone,
         sms_code=body.sms_code,
@@ -148,11 +157,41 @@ async def register(
         company_authorised=body.company_authorised,
         policy_version=body.policy_version,
         purposes=body.purposes,
+        minor=body.minor,
+        guardian_name=body.guardian_name,
+        guardian_phone=body.guardian_phone,
+        guardian_sms_code=body.guardian_sms_code,
     )
     result = await answering(service.register(session, settings_of(request), data, _client(request)))
     if isinstance(result, JSONResponse):
         return result
+    if isinstance(result, service.PendingGuardian):
+        pending = RegistrationPending(
+            status=str(result.user.status),
+            phone_masked=mask_phone(result.user.phone or ""),
+            guardian_phone_masked=result.guardian_phone_masked,
+            reason=result.reason,
+        )
+        return JSONResponse(pending.model_dump(), status_code=202)
     return await _logged_in(session, request, response, result)
+
+
+@router.post("/guardian-consent", status_code=204, responses=error_responses(400, 409))
+async def guardian_consent(session: SessionDep, request: Request, body: GuardianConsentIn) -> Response:
+    """The guardian of a minor's account waiting in pending_guardian consents with the code sent to
+    the guardian's phone (purpose guardian); the account becomes active and can log in."""
+    result = await answering(
+        service.complete_guardian_consent(
+            session,
+            settings_of(request),
+            phone=body.phone,
+            guardian_code=body.guardian_sms_code,
+            client=_client(request),
+        )
+    )
+    if isinstance(result, JSONResponse):
+        return result
+    return Response(status_code=204)
 
 
 @router.post("/login/password", response_model=CurrentUserRead, responses=error_responses(403, 429))

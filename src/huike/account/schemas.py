@@ -48,6 +48,36 @@ class RegisterIn(Schema):
     )
     policy_version: str = Field(max_length=32, description="The policy version in effect, as shown.")
     purposes: list[str] = Field(default_factory=list, max_length=20, description="Optional purposes granted.")
+    minor: bool = Field(
+        default=False,
+        description="The registrant is under 18 (§七 1): guardian_name and guardian_phone are then required.",
+    )
+    guardian_name: str = Field(default="", max_length=100, description="The guardian's name (minors only).")
+    guardian_phone: str = Field(
+        default="", max_length=32, description="The guardian's mainland mobile number (minors only)."
+    )
+    guardian_sms_code: str = Field(
+        default="",
+        max_length=12,
+        description="The code sent to guardian_phone (purpose guardian). Missing or wrong: the account is "
+        "created in pending_guardian (202) and cannot log in until POST /api/v1/auth/guardian-consent.",
+    )
+
+
+class RegistrationPending(BaseModel):
+    """A minor's registration without the guardian's consent (202): no session is started."""
+
+    status: str = Field(description="Always pending_guardian.")
+    phone_masked: str
+    guardian_phone_masked: str
+    reason: str = Field(description="Why the guardian's code did not count: an sms.* error code.")
+
+
+class GuardianConsentIn(Schema):
+    phone: str = Field(min_length=5, max_length=32, description="The registrant's (minor's) phone.")
+    guardian_sms_code: str = Field(
+        min_length=1, max_length=12, description="Sent to the guardian's phone (purpose guardian)."
+    )
 
 
 class PasswordLoginIn(Schema):

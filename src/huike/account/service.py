@@ -30,14 +30,20 @@ from huike.account import repository as repo
 from huike.account.errors import (
     AccountDisabled,
     AccountLocked,
+    AccountPendingGuardian,
     AdultStatementRequired,
     CompanyAuthorisationRequired,
     CompanyNameRequired,
     ConsoleNotAllowed,
+    GuardianConsentNotPending,
+    GuardianDetailsRequired,
+    GuardianPhoneIsRegistrants,
     InvalidCredentials,
+    InvalidGuardianPhone,
     InvalidPhone,
     NoTenant,
     PhoneAlreadyRegistered,
+    SmsCodeError,
     SmsCodeExhausted,
     SmsCodeExpired,
     SmsCodeMissing,
@@ -75,7 +81,7 @@ from huike.privacy.audit.models import ActorType, AuditResult
 from huike.privacy.audit.service import Actor, record
 from huike.privacy.policy import service as policy
 from huike.privacy.policy.errors import NoCurrentPolicy, PolicyVersionNotCurrent, PolicyVersionStale
-from huike.privacy.policy.models import Channel, ConsentMethod
+from huike.privacy.policy.models import Channel, ConsentMethod, GuardianConsent
 from huike.security.keys import ensure_keys
 from huike.security.sessions import AuthSession, DeviceInfo, SessionMethod, resolve_session, start_session
 from huike.tenant.models import Tenant
@@ -349,6 +355,11 @@ class RegistrationData:
     policy_version: str
     purposes: Sequence[str] = ()
     company_authorised: bool = False
+    # §七 1 (R-MIN-1): a registrant under 18 names a guardian, who consents with a code sent to their phone
+    minor: bool = False
+    guardian_name: str = ""
+    guardian_phone: str = ""
+    guardian_sms_code: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +368,57 @@ class LoggedIn:
     membership: Membership
     auth: AuthSession
     token: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingGuardian:
+    """A minor's account created without the guardian's consent: it cannot log in until the guardian
+    consents (:func:`complete_guardian_consent`). ``reason``: the error code of the guardian's SMS
+    code (``sms.code_missing`` when none was given)."""
+
+    user: User
+    guardian_phone_masked: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Guardian:
+    name: str
+    phone_e164: str
+
+
+def _guardian_of(data: RegistrationData, registrant_e164: str) -> Guardian | None:
+    """The guardian a minor named, checked like the registrant's own details; None for an adult."""
+    if not data.minor:
+        return None
+    name = " ".join(data.guardian_name.split())
+    if not name or not data.guardian_phone.strip():
+        raise GuardianDetailsRequired()
+    try:
+        phone = normalise_mobile(data.guardian_phone)
+    except InvalidPhone:
+        raise InvalidGuardianPhone() from None
+    if phone == registrant_e164:
+        raise GuardianPhoneIsRegistrants()
+    return Guardian(name[:100], phone)
+
+
+async def _guardian_consents(
+    session: AsyncSession, guardian: GuardianConsent, code: str, region: IpRegion, client: Client
+) -> None:
+    """Check the code sent to the guardian's phone (purpose guardian) and record the guardian's
+    consent; a missing or wrong code raises its :class:`SmsCodeError` (a wrong try is counted)."""
+    if not code.strip():
+        raise SmsCodeMissing()
+    await verify_code(session, phone_e164=guardian.guardian_phone, purpose=SmsPurpose.guardian, code=code)
+    await policy.grant_guardian_consent(
+        session,
+        guardian,
+        channel=Channel.web,
+        ip=client.ip,
+        ip_region=region.label,
+        user_agent=client.user_agent,
+    )
 
 
 async def ensure_platform_defaults(session: AsyncSession) -> None:
@@ -387,9 +449,13 @@ async def _assign_salesperson(session: AsyncSession, tenant_id: uuid.UUID, regio
 
 async def register(
     session: AsyncSession, settings: Settings, data: RegistrationData, client: Client
-) -> LoggedIn:
+) -> LoggedIn | PendingGuardian:
     """Create the tenant, its creator and admin, the consent and registration rows, and a session.
-    Inputs are all checked before the code is consumed; a failure after that rolls everything back."""
+    Inputs are all checked before the code is consumed; a failure after that rolls everything back.
+
+    A minor (R-MIN-1) also names a guardian. With the right code from the guardian's phone the
+    guardian's consent is recorded and the account is active; otherwise the account waits in
+    ``pending_guardian``, without a session (:class:`PendingGuardian`)."""
     company = " ".join(data.company_name.split())
     if not company:
         raise CompanyNameRequired()
@@ -400,6 +466,7 @@ async def register(
     if data.company_authorised is not True:
         raise CompanyAuthorisationRequired()
     e164 = normalise_mobile(data.phone)
+    guardian = _guardian_of(data, e164)
     passwords.check_strength(data.password, phone_e164=e164)
     current = await policy.current_version(session)
     if data.policy_version != current.version:
@@ -419,7 +486,7 @@ async def register(
         phone=e164,
         password_hash=passwords.hash_password(data.password),
         password_changed_at=now,
-        status=UserStatus.active,
+        status=UserStatus.active if guardian is None else UserStatus.pending_guardian,
     )
     session.add(user)
     try:
@@ -456,6 +523,19 @@ async def register(
         ip_region=region.label,
         user_agent=client.user_agent,
     )
+    pending: str | None = None
+    if guardian is not None:
+        row = await policy.request_guardian_consent(
+            session,
+            policy.ConsentSubject.account_holder(user.id, tenant.id),
+            guardian_name=guardian.name,
+            guardian_phone_e164=guardian.phone_e164,
+        )
+        try:
+            await _guardian_consents(session, row, data.guardian_sms_code, region, client)
+            user.status = UserStatus.active
+        except SmsCodeError as exc:
+            pending = exc.code
     ctx = TenantContext(tenant.id, user.id)
     await record(
         session,
@@ -465,11 +545,48 @@ async def register(
         object_id=tenant.id,
         request=client.request,
         ip_region=region.label,
-        details={"industry": data.industry, "assigned": lead.salesperson is not None},
+        details={
+            "industry": data.industry,
+            "assigned": lead.salesperson is not None,
+            "minor": guardian is not None,
+            "pending_guardian": pending is not None,
+        },
     )
+    if guardian is not None and pending is not None:
+        log.info("account.registered_pending_guardian", tenant_id=str(tenant.id), reason=pending)
+        return PendingGuardian(user, mask_phone(guardian.phone_e164), pending)
     auth, token = await _start(session, settings, tenant.id, user.id, SessionMethod.registration, client)
     log.info("account.registered", tenant_id=str(tenant.id), industry=data.industry, region=region.label)
     return LoggedIn(user, member, auth, token)
+
+
+async def complete_guardian_consent(
+    session: AsyncSession, settings: Settings, *, phone: str, guardian_code: str, client: Client
+) -> None:
+    """The guardian of a ``pending_guardian`` account (found by the registrant's phone) consents with
+    the code sent to the guardian's phone (purpose guardian); the account becomes active. A missing
+    or wrong code raises its SMS error, which keeps the counted try."""
+    e164 = normalise_mobile(phone)
+    user = await repo.user_by_phone(session, e164)
+    guardian = await policy.guardian_consent_of(session, user.id, lock=True) if user else None
+    if user is None or user.status != UserStatus.pending_guardian or guardian is None:
+        raise GuardianConsentNotPending()
+    region = lookup_region(settings, client.ip)
+    await _guardian_consents(session, guardian, guardian_code, region, client)
+    user.status = UserStatus.active
+    await record(
+        session,
+        TenantContext(guardian.tenant_id, user.id) if guardian.tenant_id else None,
+        "account.guardian_consented",
+        object_type="user",
+        object_id=user.id,
+        request=client.request,
+        ip_region=region.label,
+        actor=Actor.pseudonymous(
+            ActorType.user, await repo.phone_pseudonym(session, guardian.guardian_phone)
+        ),
+    )
+    log.info("account.guardian_consented", user_id=str(user.id))
 
 
 async def _start(
@@ -614,6 +731,8 @@ async def _refuse_without_console(
 async def _succeed(
     session: AsyncSession, settings: Settings, user: User, method: str, client: Client, guard: Guard | None
 ) -> LoggedIn:
+    if user.status == UserStatus.pending_guardian:
+        raise AccountPendingGuardian()
     if user.status != UserStatus.active:
         raise AccountDisabled()
     memberships = await repo.memberships_of(session, user.id)
@@ -801,6 +920,8 @@ async def login_with_wecom(
             details={"method": SessionMethod.wecom, "reason": "not_linked"},
         )
         raise WeComNotLinked()
+    if user.status == UserStatus.pending_guardian:
+        raise AccountPendingGuardian()
     if user.status != UserStatus.active:
         raise AccountDisabled()
     if found is not None:

@@ -92,6 +92,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/guardian-consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Guardian Consent
+         * @description The guardian of a minor's account waiting in pending_guardian consents with the code sent to
+         *     the guardian's phone (purpose guardian); the account becomes active and can log in.
+         */
+        post: operations["auth:guardian_consent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/industries": {
         parameters: {
             query?: never;
@@ -370,7 +391,8 @@ export interface paths {
         /**
          * Register
          * @description Trial registration: creates the company (tenant) with the registrant as its creator and admin,
-         *     records the policy acceptance, and logs in.
+         *     records the policy acceptance, and logs in. A registrant under 18 (``minor``) names a guardian;
+         *     without the right code from the guardian's phone the account waits for the guardian (202).
          */
         post: operations["auth:register"];
         delete?: never;
@@ -2651,6 +2673,19 @@ export interface components {
             /** Tag Ids */
             tag_ids?: string[];
         };
+        /** GuardianConsentIn */
+        GuardianConsentIn: {
+            /**
+             * Guardian Sms Code
+             * @description Sent to the guardian's phone (purpose guardian).
+             */
+            guardian_sms_code: string;
+            /**
+             * Phone
+             * @description The registrant's (minor's) phone.
+             */
+            phone: string;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -3169,10 +3204,34 @@ export interface components {
              */
             company_name: string;
             /**
+             * Guardian Name
+             * @description The guardian's name (minors only).
+             * @default
+             */
+            guardian_name: string;
+            /**
+             * Guardian Phone
+             * @description The guardian's mainland mobile number (minors only).
+             * @default
+             */
+            guardian_phone: string;
+            /**
+             * Guardian Sms Code
+             * @description The code sent to guardian_phone (purpose guardian). Missing or wrong: the account is created in pending_guardian (202) and cannot log in until POST /api/v1/auth/guardian-consent.
+             * @default
+             */
+            guardian_sms_code: string;
+            /**
              * Industry
              * @description A code from GET /api/v1/auth/industries.
              */
             industry: string;
+            /**
+             * Minor
+             * @description The registrant is under 18 (§七 1): guardian_name and guardian_phone are then required.
+             * @default false
+             */
+            minor: boolean;
             /** Password */
             password: string;
             /** Phone */
@@ -3189,6 +3248,26 @@ export interface components {
             purposes?: string[];
             /** Sms Code */
             sms_code: string;
+        };
+        /**
+         * RegistrationPending
+         * @description A minor's registration without the guardian's consent (202): no session is started.
+         */
+        RegistrationPending: {
+            /** Guardian Phone Masked */
+            guardian_phone_masked: string;
+            /** Phone Masked */
+            phone_masked: string;
+            /**
+             * Reason
+             * @description Why the guardian's code did not count: an sms.* error code.
+             */
+            reason: string;
+            /**
+             * Status
+             * @description Always pending_guardian.
+             */
+            status: string;
         };
         /**
          * RelationStatus
@@ -3417,7 +3496,7 @@ export interface components {
          * SmsPurpose
          * @enum {string}
          */
-        SmsPurpose: "register" | "login" | "reset_password" | "change_phone";
+        SmsPurpose: "register" | "login" | "reset_password" | "change_phone" | "guardian";
         /** TableRead */
         TableRead: {
             /** Columns */
@@ -4025,6 +4104,64 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth:guardian_consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GuardianConsentIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4946,6 +5083,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CurrentUserRead"];
+                };
+            };
+            /** @description A minor registered without the guardian's consent: pending_guardian, no session. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationPending"];
                 };
             };
             /** @description Bad Request */

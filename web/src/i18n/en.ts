@@ -1022,6 +1022,19 @@ const en: Messages = {
       role: 'Role',
     },
   },
+  guardianConsent: {
+    minor: 'I am under 18 and read and agreed to the privacy policy with my guardian',
+    name: "Guardian's name",
+    phone: "Guardian's mobile number",
+    code: "Code sent to the guardian's phone",
+    codeHint: "The code goes to the guardian's phone. Without it, the account can log in only after the guardian consents.",
+    nameRequired: "Enter the guardian's name",
+    phoneInvalid: "Enter a valid mainland China mobile number for the guardian",
+    pendingTitle: 'Registered: waiting for the guardian',
+    pendingText: 'The registrant is under 18. Ask the guardian ({phone}) for the SMS code and enter it below; once the guardian consents, you can log in.',
+    submit: 'Guardian consents',
+    done: 'The guardian consented; please log in',
+  },
 }
 
 export default en

@@ -1023,6 +1023,19 @@ const zhCN = {
       role: '角色',
     },
   },
+  guardianConsent: {
+    minor: '我未满 18 周岁，已由监护人陪同阅读并同意',
+    name: '监护人姓名',
+    phone: '监护人手机号',
+    code: '监护人短信验证码',
+    codeHint: '验证码发送至监护人手机。暂未填写时，帐号将在监护人验证同意后才能登录。',
+    nameRequired: '请填写监护人姓名',
+    phoneInvalid: '请输入监护人有效的中国大陆手机号码',
+    pendingTitle: '注册已提交，等待监护人同意',
+    pendingText: '注册人未满 18 周岁。请监护人（{phone}）获取短信验证码并在下方填写，同意后即可登录。',
+    submit: '监护人确认同意',
+    done: '监护人已同意，请登录',
+  },
 } as const
 
 /** Deep structure of the messages with every leaf widened to `string`. */

@@ -10,6 +10,9 @@
   §一（二）2–3, not as proof of consent).
 * ``consent_events``: the per-purpose ledger, grants and withdrawals; the newest event of a
   (subject, purpose) decides :func:`~huike.privacy.policy.service.check_consent`.
+* ``guardian_consents``: the guardian of a minor account holder (§七 1, R-MIN-1): name and phone,
+  encrypted, and whether the guardian consented; the consent itself is a ``policy_acceptances`` row
+  whose subject is the guardian record (``subject_type = guardian``), holding the version and hash.
 * ``policy_notices`` / ``policy_notice_counts``: a record each time a version is displayed (F6).
   Identified subjects get a row each; anonymous displays are only counted per version, channel and
   day, with no IP, user agent or request id, so that nothing about an anonymous reader is stored.
@@ -36,10 +39,13 @@ from huike.privacy.inventory import (
     Purpose,
     Retention,
     Subject,
+    SubjectKey,
     TableInventory,
     describe,
 )
 from huike.privacy.policy.errors import PolicyVersionImmutable
+from huike.security.blind_index import KeyScope, blind_index_column
+from huike.security.fields import encrypted_column
 
 
 class ChangeClass(StrEnum):
@@ -208,6 +214,61 @@ class ConsentEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(
         default=utcnow, info=describe("user.consent.time", personal=True)
     )
+
+
+class GuardianConsentStatus(StrEnum):
+    pending = "pending"  # asked at registration; no valid code from the guardian's phone yet
+    granted = "granted"  # the guardian proved the phone with an SMS code and consented
+
+
+class GuardianConsent(Base):
+    """The guardian of a minor account holder and their consent (§七 1, R-MIN-1). The guardian's name
+    and phone are encrypted; ``acceptance_id`` is the guardian's own acceptance of the policy (version
+    and hash), written when the guardian confirmed with an SMS code sent to that phone. A minor's data
+    is sensitive (design choice: PIPL Art. 28 requires it only under 14)."""
+
+    __tablename__ = "guardian_consents"
+    __inventory__ = TableInventory(
+        subject=Subject.guardian,
+        owner=Owner.platform,
+        purposes=(_CONSENT_PURPOSE,),
+        retention=_CONSENT_RETENTION,
+        erasure=Erasure.delete_row,
+        subject_key="guardian_phone_index",
+        subject_keys=(SubjectKey(Subject.account_holder, "minor_id"),),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    minor_id: Mapped[uuid.UUID] = mapped_column(
+        index=True,
+        info=describe(
+            "user.unique_id",
+            personal=True,
+            sensitive=True,
+            subject=Subject.account_holder,
+            notes="the minor account holder",
+        ),
+    )
+    guardian_name: Mapped[str] = encrypted_column(
+        "user.name", subject=Subject.guardian, sensitive=True, scope=KeyScope.platform
+    )
+    guardian_phone: Mapped[str] = encrypted_column(
+        "user.contact.phone_number", subject=Subject.guardian, sensitive=True, scope=KeyScope.platform
+    )
+    guardian_phone_index: Mapped[str | None] = blind_index_column(
+        "guardian_phone", subject=Subject.guardian, scope=KeyScope.platform
+    )
+    status: Mapped[str] = mapped_column(
+        String(16), default=GuardianConsentStatus.pending, info=describe("system.status")
+    )
+    acceptance_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("policy_acceptances.id", ondelete="SET NULL"),
+        index=True,
+        info=describe("system.reference"),
+    )
+    consented_at: Mapped[datetime | None] = mapped_column(info=describe("user.consent.time", personal=True))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class PolicyNotice(Base):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.privacy.policy.models import (
     ConsentEvent,
+    GuardianConsent,
     PolicyAcceptance,
     PolicyNoticeCount,
     PolicyVersion,
@@ -154,3 +155,18 @@ async def notice_count(session: AsyncSession, version_id: uuid.UUID, channel: st
     if channel is not None:
         statement = statement.where(PolicyNoticeCount.channel == channel)
     return int((await session.execute(statement)).scalar_one())
+
+
+async def guardian_consent_of(
+    session: AsyncSession, minor_id: uuid.UUID, *, lock: bool = False
+) -> GuardianConsent | None:
+    """The newest guardian record of a minor account holder."""
+    statement = (
+        select(GuardianConsent)
+        .where(GuardianConsent.minor_id == minor_id)
+        .order_by(GuardianConsent.created_at.desc())
+        .limit(1)
+    )
+    if lock:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()

@@ -77,6 +77,8 @@ from huike.privacy.policy.models import (
     ConsentAction,
     ConsentEvent,
     ConsentMethod,
+    GuardianConsent,
+    GuardianConsentStatus,
     PolicyAcceptance,
     PolicyNotice,
     PolicyVersion,
@@ -477,6 +479,61 @@ async def accept_policy(
         purposes=len(granted),
     )
     return row
+
+
+# --- guardians of minors (§七 1, R-MIN-1) ------------------------------------------------------------
+
+
+async def request_guardian_consent(
+    session: AsyncSession, minor: ConsentSubject, *, guardian_name: str, guardian_phone_e164: str
+) -> GuardianConsent:
+    """Record the guardian a minor account holder named (pending until :func:`grant_guardian_consent`)."""
+    row = GuardianConsent(
+        tenant_id=minor.tenant_id,
+        minor_id=minor.id,
+        guardian_name=guardian_name,
+        guardian_phone=guardian_phone_e164,
+        status=GuardianConsentStatus.pending,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def guardian_consent_of(
+    session: AsyncSession, minor_id: uuid.UUID, *, lock: bool = False
+) -> GuardianConsent | None:
+    return await repository.guardian_consent_of(session, minor_id, lock=lock)
+
+
+async def grant_guardian_consent(
+    session: AsyncSession,
+    guardian: GuardianConsent,
+    *,
+    channel: Channel | str,
+    ip: str | None = None,
+    ip_region: str | None = None,
+    user_agent: str | None = None,
+) -> PolicyAcceptance:
+    """The guardian, having proved the phone with an SMS code, consents: an acceptance of the version
+    in effect whose subject is the guardian record (the guardian reference), with its hash."""
+    current = await current_version(session)
+    acceptance = await accept_policy(
+        session,
+        ConsentSubject(Subject.guardian, guardian.id, guardian.tenant_id),
+        version=current.version,
+        method=ConsentMethod.interactive_flow,
+        channel=channel,
+        ip=ip,
+        ip_region=ip_region,
+        user_agent=user_agent,
+    )
+    guardian.status = GuardianConsentStatus.granted
+    guardian.acceptance_id = acceptance.id
+    guardian.consented_at = acceptance.accepted_at
+    await session.flush()
+    log.info("privacy.guardian_consented", version=acceptance.version)
+    return acceptance
 
 
 async def _known_purpose(session: AsyncSession, purpose: str) -> bool:
