@@ -175,7 +175,14 @@ def wait_sms_cooldown(account: Account) -> None:
 
 
 def latest_sms_code(request: APIRequestContext, base: str, phone: str) -> str:
-    response = request.get(base + "/api/v1/dev/sms-codes/latest", params={"phone": phone})
+    """The code last sent to ``phone``; waits a little, as the send button's request may still be on
+    its way when the test asks."""
+    deadline = time.monotonic() + 10
+    while True:
+        response = request.get(base + "/api/v1/dev/sms-codes/latest", params={"phone": phone})
+        if response.status != 404 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert response.ok, response.text()
     return str(response.json()["code"])
 
