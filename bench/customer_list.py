@@ -453,12 +453,13 @@ async def generate(url: str, info: dict[str, Any], sizes: Sizes) -> None:
 
 
 async def build_missing_indexes(url: str) -> None:
-    """Indexes declared in the models since the database was generated (CREATE INDEX IF NOT EXISTS)."""
+    """Tables and indexes declared in the models since the database was generated."""
     import huike.models  # noqa: F401
     from huike.core.db import Base, make_engine
 
     engine = make_engine(url)
     async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)  # new tables (with their indexes)
         for table in Base.metadata.sorted_tables:
             for index in table.indexes:
                 await conn.run_sync(lambda sync, index=index: index.create(sync, checkfirst=True))

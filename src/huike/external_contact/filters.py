@@ -3,8 +3,10 @@
 Each filter on a relation or a tag is an ``EXISTS`` probe that the indexes beginning with
 ``(tenant_id, …, contact_id)`` answer; the keyset order is ``(added_at, id)``, served by
 ``ix_external_contacts_tenant_added`` (and its twins with status / type in front), or ``(lost_at, id)``
-for the lost customers (a small share of them). The customer-group filter is the group domain's own
-``EXISTS`` over its members, passed in ready-made.
+for the lost customers (a small share of them). Probed customer by customer in the list's order, a
+tag filter reads ``ix_external_contact_tags_contact`` ``(tenant_id, contact_id, tag_id)`` alone; the
+:func:`leads` of a page are read from the indexes that start with the filter's own column. The
+customer-group filter is the group domain's own ``EXISTS`` over its members, passed in ready-made.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 
 from huike.external_contact.models import (
     ContactTag,
@@ -144,6 +146,47 @@ def clauses(f: Resolved, *, lead: bool = False) -> list[ColumnElement[bool]]:
     if f.contact_ids:
         where.append(ExternalContact.id.in_(f.contact_ids))
     return where
+
+
+def leads(f: Resolved) -> list[Select[Any]]:
+    """The customers each positive filter admits, read from that filter's own index alone (a customer
+    id per row, repeated when several rows match). A page starts from the narrowest of them when it is
+    small: its customers are looked up by id and sorted, the other filters probed on those alone."""
+    t = f.tenant_id
+    found: list[Select[Any]] = []
+
+    def tagged(tag_ids: Sequence[uuid.UUID]) -> Select[Any]:
+        return select(ContactTag.contact_id).where(
+            ContactTag.tenant_id == t, ContactTag.tag_id.in_(list(tag_ids))
+        )
+
+    def related(condition: ColumnElement[bool]) -> Select[Any]:
+        return select(FollowRelation.contact_id).where(FollowRelation.tenant_id == t, condition)
+
+    if f.tag_any:
+        found.append(tagged(f.tag_any))
+    found += [tagged([tag_id]) for tag_id in f.tag_all]
+    if f.member_ids is not None:
+        found.append(related(FollowRelation.member_id.in_(f.member_ids)))
+    if f.visible_member_ids is not None:
+        found.append(related(FollowRelation.member_id.in_(list(f.visible_member_ids))))
+    if f.add_ways:
+        found.append(related(FollowRelation.add_way.in_(f.add_ways)))
+    if f.states:
+        found.append(related(FollowRelation.state.in_(f.states)))
+    for group in f.keyword_tokens:
+        found.append(
+            select(KeywordToken.contact_id).where(
+                KeywordToken.tenant_id == t, KeywordToken.token.in_(sorted(set(group)))
+            )
+        )
+    if f.contact_ids:
+        found.append(
+            select(ExternalContact.id).where(
+                ExternalContact.tenant_id == t, ExternalContact.id.in_(f.contact_ids)
+            )
+        )
+    return found
 
 
 #: the list's orders: the first add time, or (customers that were lost) the time they were lost

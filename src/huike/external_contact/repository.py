@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.repository import TenantRepository
 from huike.core.tasks import Job, JobStatus
 from huike.core.tenancy import TenantContext
-from huike.external_contact.filters import SORT_COLUMNS, Resolved, after, clauses, row_clauses
+from huike.external_contact.filters import SORT_COLUMNS, Resolved, after, clauses, leads, row_clauses
 from huike.external_contact.models import (
     Alert,
     BulkTagOperation,
@@ -55,6 +55,11 @@ async def visible_member_ids(session: AsyncSession, ctx: TenantContext) -> Seque
 class ContactRepository(TenantRepository[ExternalContact]):
     model = ExternalContact
     WINDOW = 5000  # customers a page probes in order (then 4× as many) before the filters' indexes lead
+    # a filter admitting fewer customers leads the page from its own index. Looking up its n
+    # candidates by id costs about n index descents; walking the list in order until a page of 50 is
+    # full costs about 50 × total / n probes: the two meet near n ≈ √(50 × total), ~7,000 for
+    # 1,000,000 customers (docs/benchmarks.md, "List at 1,000,000 customers")
+    LEAD = 10_000
 
     async def by_external_userids(self, external_userids: Iterable[str]) -> dict[str, ExternalContact]:
         wanted = list(set(external_userids))
@@ -87,11 +92,13 @@ class ContactRepository(TenantRepository[ExternalContact]):
         sort: str = "added_at",
     ) -> Sequence[ExternalContact]:
         """Up to ``limit`` customers after ``cursor``. With filters on relations, tags, keywords or
-        groups, the next :attr:`WINDOW` customers in the list's order are probed first, then the
-        4 × :attr:`WINDOW` after them (bounded walks that fill the page when the filters are
-        common); only when those hold fewer than ``limit`` matches are all the remaining matches
-        gathered (the filters are then selective, and their indexes lead) and the page completed
-        from them."""
+        groups: when one of them admits fewer than :attr:`LEAD` customers (counted on its own index,
+        each count stopping there), the page starts from those candidates — looked up by id, probed
+        for the other filters, sorted. Otherwise the next :attr:`WINDOW` customers in the list's
+        order are probed first, then the 4 × :attr:`WINDOW` after them (bounded walks, reading ids
+        from the order's index alone, that fill the page when the filters are common); only when
+        those hold fewer than ``limit`` matches are all the remaining matches gathered (the filters
+        together are then selective, and their indexes lead) and the page completed from them."""
         column = SORT_COLUMNS[sort]
         rows = row_clauses(filters)
         if sort != "added_at":
@@ -102,10 +109,23 @@ class ContactRepository(TenantRepository[ExternalContact]):
         probes = clauses(filters)[len(row_clauses(filters)) :]
 
         def walk(*bounds: Any, wanted: int) -> Any:
-            return select(ExternalContact).where(*rows, *bounds, *probes).order_by(*order).limit(wanted)
+            # the walk reads ids from the order's index alone (no row fetched for customers the
+            # probes reject), then the rows of the page
+            ids = select(ExternalContact.id).where(*rows, *bounds, *probes).order_by(*order).limit(wanted)
+            return select(ExternalContact).where(ExternalContact.id.in_(ids)).order_by(*order)
 
         if not probes:
             return (await self.session.execute(walk(wanted=limit))).scalars().all()
+        lead = await self._narrowest(filters)
+        if lead is not None:  # few candidates: look them up by id, probe the other filters, sort
+            matched = lead.cte("matched").prefix_with("MATERIALIZED")
+            statement = (
+                select(ExternalContact)
+                .where(*rows, ExternalContact.id.in_(select(matched.c[0])), *probes)
+                .order_by(*order)
+                .limit(limit)
+            )
+            return (await self.session.execute(statement)).scalars().all()
         found: list[ExternalContact] = []
         start: list[Any] = []  # rows after the last window's edge
         for size in (self.WINDOW, 4 * self.WINDOW):
@@ -141,6 +161,20 @@ class ContactRepository(TenantRepository[ExternalContact]):
         )
         found += (await self.session.execute(statement)).scalars()
         return found
+
+    async def _narrowest(self, filters: Resolved) -> Select[Any] | None:
+        """The positive filter (see :func:`filters.leads`) admitting the fewest customers, if fewer
+        than :attr:`LEAD`; counted in one statement, each count stopping at :attr:`LEAD` rows."""
+        candidates = leads(filters)
+        if not candidates:
+            return None
+        capped = [
+            select(func.count()).select_from(c.limit(self.LEAD).subquery()).scalar_subquery()
+            for c in candidates
+        ]
+        sizes = (await self.session.execute(select(*capped))).one()
+        size, best = min((int(n), i) for i, n in enumerate(sizes))
+        return candidates[best] if size < self.LEAD else None
 
     async def count(self, filters: Resolved) -> int:
         statement = select(func.count()).select_from(ExternalContact).where(*clauses(filters, lead=True))
@@ -316,7 +350,7 @@ class KeywordRepository:
         if rows:
             from sqlalchemy import insert
 
-            await self.session.execute(insert(KeywordToken), list(rows))
+            await self.session.execute(insert(cast(Table, KeywordToken.__table__)), list(rows))  # Core
 
 
 class SyncStateRepository(TenantRepository[ContactSyncState]):
@@ -377,6 +411,19 @@ class AlertRepository(TenantRepository[Alert]):
             .execution_options(synchronize_session=False)
         )
         return rowcount(result)
+
+
+async def refresh_statistics(session: AsyncSession) -> None:
+    """PostgreSQL: ``ANALYZE`` the tables a full sync fills. A first sync grows them from nothing
+    inside one job, faster than autovacuum re-analyzes them; with statistics that still say "empty"
+    the planner answers each page's lookup by external_userid / contact id by scanning every row of
+    the tenant, so each page gets slower than the last. SQLite keeps no statistics unless asked."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    tables = (ExternalContact, FollowRelation, ContactTag, RemarkMobile)
+    await session.execute(text("ANALYZE " + ", ".join(m.__tablename__ for m in tables)))
 
 
 # --- reads of other domains' tables (see the module's docstring) -----------------------------------
