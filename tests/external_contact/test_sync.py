@@ -19,6 +19,8 @@ from huike.external_contact.models import (
     FollowRelation,
     KeywordToken,
 )
+from huike.external_contact.repository import MobileRepository
+from huike.external_contact.schemas import ContactFilters
 from tests.external_contact.conftest import count, relation, sync_customers, wecom_follows
 from wecom_emulator import EmulatorState
 
@@ -102,3 +104,29 @@ async def test_a_45009_storm_mid_sync_resumes_without_losing_progress(
     assert stats["relations_created"] == len(follows)
     assert await count(session, FollowRelation, FollowRelation.tenant_id == ready) == len(follows)
     assert stats.get("relations_removed", 0) == 0
+
+
+async def test_rows_the_sync_inserts_in_bulk_read_back_decrypted_and_indexed(
+    session: AsyncSession,
+    ready: uuid.UUID,
+    emulator: tuple[EmulatorState, object, object],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(service, "ANALYZE_AFTER", 1)  # PostgreSQL: the statistics refresh runs too
+    state = emulator[0]
+    state.store.conn.execute(
+        "UPDATE follow SET remark = '蠡鼋鼍 客户', remark_mobiles = '[\"138 0013 8000\"]' WHERE pk = ?",
+        (wecom_follows(state)[0]["pk"],),
+    )
+    follow = wecom_follows(state)[0]
+    await sync_customers(session, ready)
+    session.expunge_all()
+    row = await relation(session, ready, follow["external_userid"], follow["userid"])
+    assert row.remark == "蠡鼋鼍 客户"
+    mobiles = await MobileRepository(session, TenantContext.system(ready)).of_follows([row.id])
+    assert [m.mobile for m in mobiles[row.id]] == ["138 0013 8000"]
+    assert mobiles[row.id][0].mobile_index is not None
+    page = await service.list_contacts(
+        session, TenantContext.system(ready), ContactFilters(keyword="蠡鼋鼍"), limit=50, cursor=None
+    )
+    assert [c.id for c in page.items] == [row.contact_id]

@@ -4,12 +4,13 @@ that never let plaintext reach the database or the logs."""
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 import pytest
 import structlog
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import inspect, select, update
+from sqlalchemy import Table, insert, inspect, select, update
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +29,7 @@ from huike.security.errors import (
     MalformedCiphertext,
     UnknownKeyVersion,
 )
-from huike.security.fields import KEYS_LATER
+from huike.security.fields import KEYS_LATER, sealed_rows
 from huike.security.keys import EncryptionKey, KeyFamily, forget_keys, warm_keys
 from huike.tenant.models import Tenant
 from tests.security.models import SecretAccount, SecretContact
@@ -154,6 +155,34 @@ async def test_round_trip_through_the_orm(secret_session: AsyncSession, tenant: 
     await session.flush()
     [again] = await _reload(session, tenant.id)
     assert (again.phone, again.note, again.phone_index) == (None, "改了", None)
+
+
+async def test_rows_sealed_for_a_bulk_insert_read_like_flushed_ones(
+    secret_session: AsyncSession, tenant: Tenant
+) -> None:
+    session = secret_session
+    await warm_keys(session, tenant.id)
+    flushed = SecretContact(tenant_id=tenant.id, label="a", phone="138 0013 8000", note="由 ORM 写入")
+    session.add(flushed)
+    await session.flush()
+    bulk = [
+        SecretContact(tenant_id=tenant.id, label="b", phone="138 0013 8000", note="批量写入"),
+        SecretContact(tenant_id=tenant.id, label="c", phone=None, note=None),
+    ]
+    rows = sealed_rows(session.sync_session, SecretContact, bulk)
+    assert bulk[0].phone == "138 0013 8000"
+    assert bulk[0] not in session
+    assert all(isinstance(r["note"], Ciphertext) for r in rows[:1])
+    assert rows[1]["note"] is None
+    await session.execute(insert(cast(Table, SecretContact.__table__)), rows)
+    stored = dump_text(await raw_rows(session, "test_secret_contacts"))
+    assert "138" not in stored
+    assert "批量" not in stored
+
+    a, b, c = await _reload(session, tenant.id)
+    assert (b.id, b.phone, b.note) == (bulk[0].id, "138 0013 8000", "批量写入")
+    assert b.phone_index == a.phone_index is not None  # found by the same blind-index lookup
+    assert (c.phone, c.note, c.phone_index) == (None, None, None)
 
 
 async def test_only_a_changed_value_is_encrypted_again(secret_session: AsyncSession, tenant: Tenant) -> None:

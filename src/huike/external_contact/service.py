@@ -7,6 +7,8 @@ Full sync (``external_contact.sync_from_wecom``; resumable from :class:`ContactS
 2. *pages*: those UserIDs in chunks of 100, each through ``batch/get_by_user`` with cursor paging
    (limit 100). Each page upserts customers, relations, remark mobiles and tag links, then saves the
    chunk and cursor and checkpoints (commit + lease renewal): a retried job resumes at that page.
+   New rows are written as plain rows (one executemany a table, encrypted columns sealed by
+   :func:`~huike.security.fields.sealed_rows`), changed ones through the ORM; see :class:`Applier`.
 3. *reconcile*: only after the complete pass, live relations of the listed members that the run did
    not see (and that no callback confirmed since the run started) become ``removed``.
 
@@ -52,10 +54,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.db import insert_ignore, utcnow
@@ -110,6 +112,7 @@ from huike.external_contact.repository import (
     member_ids_by_userid,
     member_user_ids,
     members_by_id,
+    refresh_statistics,
     tags_by_wecom_id,
     visible_member_ids,
 )
@@ -133,6 +136,7 @@ from huike.external_contact.schemas import (
 )
 from huike.privacy.audit.service import record
 from huike.security.blind_index import blind_index_terms
+from huike.security.fields import sealed_rows
 from huike.security.keys import KeyFamily, cached_scope_keys, scope_of, warm_keys
 from huike.tag.models import Tag
 from huike.wecom import wire
@@ -145,6 +149,8 @@ USER_CHUNK = 100  # batch/get_by_user: at most 100 userids
 PAGE_LIMIT = 100  # and at most 100 rows a page
 RECONCILE_BATCH = 500
 FAILURES_KEPT = 1000
+ANALYZE_AFTER = 1000  # relations a sync creates before it refreshes the planner's statistics
+TOKEN_CACHE = 200_000  # grams whose keyword token a sync keeps (a few tens of MB at most)
 ADMIN_ROLES = ("creator", "admin")
 TRANSFER_SOURCE = "DELETE_BY_TRANSFER"
 
@@ -233,10 +239,27 @@ async def _reindex_many(
     """Rebuild the keyword tokens of the customers whose texts changed (``new``: none stored yet)
     with one DELETE and one INSERT for all of them; the hash is set before the flush, so a new
     customer is inserted with it. Returns how many were rebuilt."""
+    stale, rows, changed = await _keyword_rows(session, ctx, items)
+    if changed:
+        await session.flush()
+        await KeywordRepository(session, ctx).replace_many(stale, rows)
+    return changed
+
+
+async def _keyword_rows(
+    session: AsyncSession,
+    ctx: TenantContext,
+    items: Sequence[tuple[ExternalContact, Sequence[FollowRelation], bool]],
+    tokens: dict[tuple[int, str], str] | None = None,
+) -> tuple[list[uuid.UUID], list[dict[str, Any]], int]:
+    """What :func:`_reindex_many` writes, without writing it: the customers whose tokens go, the
+    token rows, how many customers changed (their ``keywords_hash`` is set). ``tokens``: a cache of
+    gram → token kept by the caller (a sync computes each gram's HMAC once per run, not per row)."""
     key: tuple[bytes, int] | None = None
     stale: list[uuid.UUID] = []
     rows: list[dict[str, Any]] = []
     changed = 0
+    cache: dict[tuple[int, str], str] = {} if tokens is None else tokens
     for contact, relations, new in items:
         texts = _texts(contact, relations)
         digest = _digest(sorted(texts))
@@ -245,18 +268,21 @@ async def _reindex_many(
         if key is None:
             key = await _index_key(session, ctx, create=True)
             assert key is not None
-        tokens = {_token(key[0], key[1], g) for text in texts for g in grams(text)}
-        rows.extend(
-            {"tenant_id": ctx.tenant_id, "token": t, "contact_id": contact.id} for t in sorted(tokens)
-        )
+        found: set[str] = set()
+        for text in texts:
+            for gram in grams(text):
+                token = cache.get((key[1], gram))
+                if token is None:
+                    token = cache[(key[1], gram)] = _token(key[0], key[1], gram)
+                found.add(token)
+        rows.extend({"tenant_id": ctx.tenant_id, "token": t, "contact_id": contact.id} for t in sorted(found))
         if not new:
             stale.append(contact.id)
         contact.keywords_hash = digest
         changed += 1
-    if changed:
-        await session.flush()
-        await KeywordRepository(session, ctx).replace_many(stale, rows)
-    return changed
+    if len(cache) > TOKEN_CACHE:
+        cache.clear()
+    return stale, rows, changed
 
 
 async def rebuild_keywords(session: AsyncSession, ctx: TenantContext, *, batch: int = 500) -> int:
@@ -397,6 +423,11 @@ def _event(
     )
 
 
+def _table(model: type[Any]) -> Table:
+    """The model's table, for a Core ``insert`` of plain rows (one executemany, None values kept)."""
+    return cast(Table, model.__table__)
+
+
 def _link_values(ctx: TenantContext, relation: FollowRelation, tag_id: uuid.UUID) -> dict[str, Any]:
     return {
         "id": uuid.uuid4(),
@@ -407,11 +438,53 @@ def _link_values(ctx: TenantContext, relation: FollowRelation, tag_id: uuid.UUID
     }
 
 
-class Applier:
-    """Upserts customers and relations as WeCom describes them, writing only what changed."""
+@dataclass
+class RunCache:
+    """What one full sync looks up once instead of once a page: members by UserID and tags by WeCom
+    id (a sync reads WeCom as of its run; both were synced before it), and keyword tokens by gram."""
 
-    def __init__(self, session: AsyncSession, ctx: TenantContext, *, source: str, read_at: datetime) -> None:
-        self.session, self.ctx, self.source, self.read_at = session, ctx, source, read_at
+    members: dict[str, uuid.UUID | None] = field(default_factory=dict)
+    tags: dict[str, uuid.UUID | None] = field(default_factory=dict)
+    tokens: dict[tuple[int, str], str] = field(default_factory=dict)
+
+    async def member_ids(
+        self, session: AsyncSession, ctx: TenantContext, userids: set[str]
+    ) -> dict[str, uuid.UUID]:
+        missing = userids - self.members.keys()
+        if missing:
+            found = await member_ids_by_userid(session, ctx, missing)
+            self.members.update({u: found.get(u) for u in missing})
+        return {u: m for u in userids if (m := self.members[u]) is not None}
+
+    async def tag_ids(
+        self, session: AsyncSession, ctx: TenantContext, wecom_ids: set[str]
+    ) -> dict[str, uuid.UUID]:
+        missing = wecom_ids - self.tags.keys()
+        if missing:
+            found = await tags_by_wecom_id(session, ctx, missing)
+            self.tags.update({t: found.get(t) for t in missing})
+        return {t: i for t in wecom_ids if (i := self.tags[t]) is not None}
+
+
+class Applier:
+    """Upserts customers and relations as WeCom describes them, writing only what changed.
+
+    With a :class:`RunCache` (the full sync) new customers, relations and remark mobiles are not
+    put in the session: they are inserted as plain rows, one executemany a table, their encrypted
+    columns sealed by :func:`huike.security.fields.sealed_rows`; changed rows still go through the
+    ORM. Without one (a callback) every row is an ORM object the caller can keep using."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        ctx: TenantContext,
+        *,
+        source: str,
+        read_at: datetime,
+        run: RunCache | None = None,
+    ) -> None:
+        self.session, self.ctx, self.source, self.read_at, self.run = session, ctx, source, read_at, run
+        self.contacts: list[ExternalContact] = []  # new ones, with a RunCache only
         self.stats: Counter[str] = Counter()
         self.seen: list[uuid.UUID] = []
         # rows are added parents first (no ORM relationships order the INSERTs for us)
@@ -427,25 +500,34 @@ class Applier:
             return {}
         session, ctx = self.session, self.ctx
         contacts = ContactRepository(session, ctx)
+        run = self.run
         existing = await contacts.by_external_userids(found.external_userid for found, _ in items)
         relations = await FollowRepository(session, ctx).of_contacts([c.id for c in existing.values()])
         by_key = {(r.contact_id, r.member_userid): r for r in relations}
         links = await TagLinkRepository(session, ctx).of_follows([r.id for r in relations])
-        members = await member_ids_by_userid(session, ctx, {f.userid for _, f in items})
-        tags = await tags_by_wecom_id(session, ctx, {t for _, f in items for t in f.tag_ids})
+        userids = {f.userid for _, f in items}
+        wecom_tags = {t for _, f in items for t in f.tag_ids}
+        if run is None:
+            members = await member_ids_by_userid(session, ctx, userids)
+            tags = await tags_by_wecom_id(session, ctx, wecom_tags)
+        else:
+            members = await run.member_ids(session, ctx, userids)
+            tags = await run.tag_ids(session, ctx, wecom_tags)
         dirty: dict[uuid.UUID, bool] = {}  # contact id -> new (keywords to rebuild)
         touched: set[uuid.UUID] = set()  # contacts whose status may change
         for found, follow in items:
             contact = existing.get(found.external_userid)
             new_contact = contact is None
             if contact is None:
-                contact = contacts.add(
-                    ExternalContact(
-                        tenant_id=ctx.tenant_id,
-                        external_userid=found.external_userid,
-                        added_at=_ts(follow.createtime),
-                    )
+                contact = ExternalContact(
+                    tenant_id=ctx.tenant_id,
+                    external_userid=found.external_userid,
+                    added_at=_ts(follow.createtime),
                 )
+                if run is None:
+                    contacts.add(contact)
+                else:
+                    self.contacts.append(contact)
                 self._contact_fields(contact, found)
                 contact.id = uuid.uuid4()
                 existing[found.external_userid] = contact
@@ -496,20 +578,39 @@ class Applier:
                 _set_status(
                     session, ctx, contact, _status_of([r.status for r in by_contact.get(contact.id, [])])
                 )
-        await _reindex_many(  # flushes the customers, then writes their tokens
+        stale, tokens, _ = await _keyword_rows(
             session,
             ctx,
             [(c, by_contact.get(c.id, []), dirty[c.id]) for c in existing.values() if c.id in dirty],
+            run.tokens if run is not None else None,
         )
-        await session.flush()
-        session.add_all(self.relations)
-        await session.flush()
-        session.add_all(self.children)
-        await session.flush()
+        if run is None:
+            await session.flush()
+            session.add_all(self.relations)
+            await session.flush()
+            session.add_all(self.children)
+            await session.flush()
+        else:  # parents first: customers, then the updates of loaded rows, relations, mobiles
+            sync = session.sync_session
+            if self.contacts:
+                await session.execute(
+                    insert(_table(ExternalContact)), sealed_rows(sync, ExternalContact, self.contacts)
+                )
+            await session.flush()
+            if self.relations:
+                await session.execute(
+                    insert(_table(FollowRelation)), sealed_rows(sync, FollowRelation, self.relations)
+                )
+            if self.children:
+                await session.execute(
+                    insert(_table(RemarkMobile)), sealed_rows(sync, RemarkMobile, self.children)
+                )
+        if stale or tokens:
+            await KeywordRepository(session, ctx).replace_many(stale, tokens)
         if self.links:
-            await session.execute(insert(ContactTag), self.links)
+            await session.execute(insert(_table(ContactTag)), self.links)
         if self.events:
-            await session.execute(insert(ContactEvent), self.events)
+            await session.execute(insert(_table(ContactEvent)), self.events)
         self.rows = [*existing.values(), *by_key.values(), *self.children]
         return existing
 
@@ -760,12 +861,14 @@ async def sync_from_wecom(
     chunks = max(1, (len(userids) + USER_CHUNK - 1) // USER_CHUNK)
     if state.phase == SyncPhase.pages:
         reader = _PageReader(client, userids, page_limit)
+        run = RunCache()
+        analyzed = ANALYZE_AFTER  # rows created by this run when the planner's statistics go stale
         try:
             while state.chunk * USER_CHUNK < len(userids):
                 read_at, page = await reader.take(state.chunk, state.cursor)
                 following = (state.chunk, page.next_cursor) if page.next_cursor else (state.chunk + 1, "")
                 reader.start(*following)  # WeCom serves the next page while this one is stored
-                applier = Applier(session, ctx, source="sync", read_at=read_at)
+                applier = Applier(session, ctx, source="sync", read_at=read_at, run=run)
                 await applier.apply(
                     [
                         (row.external_contact, Follow.from_info(row.follow_info))
@@ -779,6 +882,9 @@ async def sync_from_wecom(
                 state.chunk, state.cursor = following
                 await save(min(94, 2 + 92 * state.chunk // chunks))
                 await applier.release()
+                if applier.stats["relations_created"] and stats["relations_created"] >= analyzed:
+                    await refresh_statistics(session)  # each time the run has doubled the tables
+                    analyzed = 2 * stats["relations_created"]
         finally:
             reader.cancel()
         state.phase = SyncPhase.reconcile

@@ -15,7 +15,8 @@ happens in session and mapper events over an ordinary text column that only ever
   changed plaintext with a :class:`~huike.security.crypto.Ciphertext` under the active key and
   recomputes the blind indexes that follow it. ``after_flush_postexec`` puts the plaintext back as the
   *committed* value, so after the flush the object reads as before and is not dirty. A flush that fails
-  gives unsaved objects their plaintext back (``after_soft_rollback``).
+  gives unsaved objects their plaintext back (``after_soft_rollback``). A bulk writer that inserts
+  new rows without a flush seals them with :func:`sealed_rows`, which does the same per row.
 * **Reading.** A mapper ``load`` / ``refresh`` event decrypts each loaded ciphertext with the keys of
   the session's key view and stores the plaintext as the committed value: no await, no lazy I/O. The
   view must be warmed first (:func:`huike.security.keys.warm_keys`); otherwise :class:`KeysNotLoaded`.
@@ -384,6 +385,57 @@ def _encrypt_changes(session: Session, pending: list[tuple[Any, str, str]]) -> N
                 index.key,
                 index_value(_write_keys(session, scope, KeyFamily.blind_index), index.spec, source),
             )
+
+
+def sealed_rows(session: Session, model: type[Any], objects: Any) -> list[dict[str, Any]]:
+    """The column values of new, *transient* ``objects`` of ``model`` as plain rows for one
+    ``insert(model)`` executemany, each encrypted column sealed and each blind index computed exactly
+    as a flush would (same AAD, key and format): a bulk writer skips the unit of work, not the
+    encryption. The objects stay as they were (plaintext, not in the session).
+
+    Insert them with ``insert(model.__table__)`` (Core): every row has the same keys, None included,
+    so they go in one executemany, where the ORM's bulk insert would split them wherever a value is
+    None in one row and not in the next."""
+    mapper: Mapper[Any] = inspect(model)
+    keys = [prop.key for prop in mapper.column_attrs]
+    columns = {prop.key: prop.columns[0].key for prop in mapper.column_attrs}
+    crypto = crypto_of(mapper)
+    rows: list[dict[str, Any]] = []
+    for obj in objects:
+        if crypto is not None:
+            _assign_pk(crypto, obj)
+        values = obj.__dict__
+        row = {key: values[key] for key in keys if key in values}
+        if crypto is not None:
+            plaintexts: dict[str, Any] = {}
+            for attr in crypto.encrypted:
+                if attr.key not in row or isinstance(row[attr.key], Ciphertext):
+                    continue
+                value = plaintexts[attr.key] = row[attr.key]
+                if value is None:
+                    continue
+                if not isinstance(value, str):
+                    raise TypeError(f"{crypto.table}.{attr.column} takes text")
+                scope, _ = crypto.scope(row, attr.spec.scope)
+                active = _write_keys(session, scope, KeyFamily.data)
+                assert active.active is not None
+                row[attr.key] = encrypt_value(
+                    value, active.keys[active.active], active.active, crypto.where(row, attr)
+                )
+            for index in crypto.indexes:
+                if index.spec.source not in plaintexts:
+                    continue
+                if plaintexts[index.spec.source] is None:
+                    row[index.key] = None  # as a flush leaves it: every row has the same keys
+                    continue
+                scope, _ = crypto.scope(row, index.spec.scope)
+                row[index.key] = index_value(
+                    _write_keys(session, scope, KeyFamily.blind_index),
+                    index.spec,
+                    plaintexts[index.spec.source],
+                )
+        rows.append({columns[key]: value for key, value in row.items()})
+    return rows
 
 
 @event.listens_for(Session, "after_flush_postexec")
