@@ -37,7 +37,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
@@ -229,6 +229,14 @@ class Mirror:
         self.counts: Counter[str] = Counter()
         self.groups: dict[str, TagGroup] = {}
         self.tags: dict[str, Tag] = {}
+        self._created = 0
+
+    def _created_at(self) -> datetime:
+        """Creation times that follow WeCom's listing order: tags of equal ``order`` and creation second
+        are listed in the order WeCom answered (two rows stamped in the same microsecond would
+        otherwise fall back to their random ids)."""
+        self._created += 1
+        return self.observed_at + timedelta(microseconds=self._created)
 
     async def load(
         self, *, group_ids: Sequence[str] = (), tag_ids: Sequence[str] = (), everything: bool = False
@@ -283,6 +291,7 @@ class Mirror:
                 created_by=self.created_by,
                 version=1,
                 synced_at=self.observed_at,
+                created_at=self._created_at(),
             )
             self.session.add(row)
             self.groups[fetched.group_id] = row
@@ -325,6 +334,7 @@ class Mirror:
                 created_by=self.created_by,
                 version=1,
                 synced_at=self.observed_at,
+                created_at=self._created_at(),
             )
             self.session.add(row)
             self.tags[fetched.id] = row
