@@ -31,6 +31,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import structlog
 from sqlalchemy import select, update
@@ -206,6 +207,32 @@ async def get_profile(session: AsyncSession, auth: AuthSession) -> Profile:
 # --- name and avatar -----------------------------------------------------------------------------
 
 
+async def _profile_updated(
+    session: AsyncSession, auth: AuthSession, user_id: uuid.UUID, details: dict[str, Any]
+) -> None:
+    """Flush the change and audit it (R-LOG-1: field names, never values)."""
+    await session.flush()
+    await record(
+        session,
+        TenantContext(auth.tenant_id, user_id),
+        "account.profile_updated",
+        object_type="user",
+        object_id=user_id,
+        details=details,
+    )
+
+
+def _prune_avatars_after_commit(
+    session: AsyncSession, data_dir: Path, tenant_id: uuid.UUID, user_id: uuid.UUID, *, keep: str | None
+) -> None:
+    """Remove the user's other avatar files once the transaction has committed."""
+
+    async def prune() -> None:
+        storage.prune_avatars(data_dir, tenant_id, user_id, keep=keep)
+
+    on_commit(session, prune)
+
+
 async def set_display_name(session: AsyncSession, auth: AuthSession, value: str | None) -> None:
     """Set the user's own name, or (None) go back to the WeCom member's name."""
     user = await _user(session, auth)
@@ -214,15 +241,7 @@ async def set_display_name(session: AsyncSession, auth: AuthSession, value: str 
     if profile.display_name == name:
         return
     profile.display_name = name
-    await session.flush()
-    await record(
-        session,
-        TenantContext(auth.tenant_id, user.id),
-        "account.profile_updated",
-        object_type="user",
-        object_id=user.id,
-        details={"fields": ["display_name"], "cleared": name is None},
-    )
+    await _profile_updated(session, auth, user.id, {"fields": ["display_name"], "cleared": name is None})
 
 
 async def upload_avatar(session: AsyncSession, data_dir: Path, auth: AuthSession, data: bytes) -> None:
@@ -236,21 +255,13 @@ async def upload_avatar(session: AsyncSession, data_dir: Path, auth: AuthSession
     storage.write_avatar(storage.avatar_path(data_dir, auth.tenant_id, user.id, name), image.data)
     profile = await _profile_for_write(session, auth.tenant_id, user.id)
     profile.avatar_file = name
-    await session.flush()
-    await record(
+    await _profile_updated(
         session,
-        TenantContext(auth.tenant_id, user.id),
-        "account.profile_updated",
-        object_type="user",
-        object_id=user.id,
-        details={"fields": ["avatar"], "type": image.kind, "width": image.width, "height": image.height},
+        auth,
+        user.id,
+        {"fields": ["avatar"], "type": image.kind, "width": image.width, "height": image.height},
     )
-    tenant_id, user_id = auth.tenant_id, user.id
-
-    async def prune() -> None:
-        storage.prune_avatars(data_dir, tenant_id, user_id, keep=name)
-
-    on_commit(session, prune)
+    _prune_avatars_after_commit(session, data_dir, auth.tenant_id, user.id, keep=name)
     log.info("account.avatar_uploaded", type=image.kind, bytes=len(image.data))
 
 
@@ -260,21 +271,8 @@ async def delete_avatar(session: AsyncSession, data_dir: Path, auth: AuthSession
     if profile is None or profile.avatar_file is None:
         raise NotFound()
     profile.avatar_file = None
-    await session.flush()
-    await record(
-        session,
-        TenantContext(auth.tenant_id, user.id),
-        "account.profile_updated",
-        object_type="user",
-        object_id=user.id,
-        details={"fields": ["avatar"], "cleared": True},
-    )
-    tenant_id, user_id = auth.tenant_id, user.id
-
-    async def prune() -> None:
-        storage.prune_avatars(data_dir, tenant_id, user_id, keep=None)
-
-    on_commit(session, prune)
+    await _profile_updated(session, auth, user.id, {"fields": ["avatar"], "cleared": True})
+    _prune_avatars_after_commit(session, data_dir, auth.tenant_id, user.id, keep=None)
 
 
 async def avatar_file(session: AsyncSession, data_dir: Path, auth: AuthSession) -> tuple[Path, str]:

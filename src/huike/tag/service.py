@@ -231,12 +231,20 @@ class Mirror:
         self.tags: dict[str, Tag] = {}
         self._created = 0
 
-    def _created_at(self) -> datetime:
-        """Creation times that follow WeCom's listing order: tags of equal ``order`` and creation second
-        are listed in the order WeCom answered (two rows stamped in the same microsecond would
-        otherwise fall back to their random ids)."""
+    def _new_row(self) -> dict[str, Any]:
+        """Columns every new group or tag starts with. Creation times follow WeCom's listing order:
+        tags of equal ``order`` and creation second are listed in the order WeCom answered (two rows
+        stamped in the same microsecond would otherwise fall back to their random ids)."""
         self._created += 1
-        return self.observed_at + timedelta(microseconds=self._created)
+        return {
+            "tenant_id": self.ctx.tenant_id,
+            "deleted": False,
+            "owner": self.owner,
+            "created_by": self.created_by,
+            "version": 1,
+            "synced_at": self.observed_at,
+            "created_at": self.observed_at + timedelta(microseconds=self._created),
+        }
 
     async def load(
         self, *, group_ids: Sequence[str] = (), tag_ids: Sequence[str] = (), everything: bool = False
@@ -281,17 +289,11 @@ class Mirror:
                 return None
             row = TagGroup(
                 id=uuid.uuid4(),
-                tenant_id=self.ctx.tenant_id,
                 wecom_id=fetched.group_id,
                 name=fetched.group_name,
                 order=fetched.order,
                 wecom_created_at=_timestamp(fetched.create_time),
-                deleted=False,
-                owner=self.owner,
-                created_by=self.created_by,
-                version=1,
-                synced_at=self.observed_at,
-                created_at=self._created_at(),
+                **self._new_row(),
             )
             self.session.add(row)
             self.groups[fetched.group_id] = row
@@ -323,18 +325,12 @@ class Mirror:
                 return None
             row = Tag(
                 id=uuid.uuid4(),
-                tenant_id=self.ctx.tenant_id,
                 group_id=group.id,
                 wecom_id=fetched.id,
                 name=fetched.name,
                 order=fetched.order,
                 wecom_created_at=_timestamp(fetched.create_time),
-                deleted=False,
-                owner=self.owner,
-                created_by=self.created_by,
-                version=1,
-                synced_at=self.observed_at,
-                created_at=self._created_at(),
+                **self._new_row(),
             )
             self.session.add(row)
             self.tags[fetched.id] = row
