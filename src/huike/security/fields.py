@@ -336,6 +336,24 @@ def _encrypt_before_flush(session: Session, flush_context: UOWTransaction, insta
     session.info[_PENDING] = pending
 
 
+def _seal(
+    session: Session, crypto: MapperCrypto, values: dict[str, Any], attr: EncryptedAttr, plaintext: str
+) -> Ciphertext:
+    """``plaintext`` of ``attr`` encrypted under its scope's active data key, bound to its row."""
+    scope, _ = crypto.scope(values, attr.spec.scope)
+    keys = _write_keys(session, scope, KeyFamily.data)
+    assert keys.active is not None
+    return encrypt_value(plaintext, keys.keys[keys.active], keys.active, crypto.where(values, attr))
+
+
+def _index(
+    session: Session, crypto: MapperCrypto, values: dict[str, Any], index: IndexAttr, source: str
+) -> str:
+    """The blind index of ``source`` under its scope's index key."""
+    scope, _ = crypto.scope(values, index.spec.scope)
+    return index_value(_write_keys(session, scope, KeyFamily.blind_index), index.spec, source)
+
+
 def _encrypt_changes(session: Session, pending: list[tuple[Any, str, str]]) -> None:
     for obj in [*session.new, *session.dirty]:
         state: InstanceState[Any] = inspect(obj)
@@ -363,14 +381,7 @@ def _encrypt_changes(session: Session, pending: list[tuple[Any, str, str]]) -> N
             plaintexts[attr.key] = value
             if value is None:
                 continue
-            scope, _ = crypto.scope(state.dict, attr.spec.scope)
-            keys = _write_keys(session, scope, KeyFamily.data)
-            assert keys.active is not None
-            setattr(
-                obj,
-                attr.key,
-                encrypt_value(value, keys.keys[keys.active], keys.active, crypto.where(state.dict, attr)),
-            )
+            setattr(obj, attr.key, _seal(session, crypto, state.dict, attr, value))
             pending.append((obj, attr.key, value))
         for index in crypto.indexes:
             if index.spec.source not in plaintexts:
@@ -379,12 +390,7 @@ def _encrypt_changes(session: Session, pending: list[tuple[Any, str, str]]) -> N
             if source is None:
                 setattr(obj, index.key, None)
                 continue
-            scope, _ = crypto.scope(state.dict, index.spec.scope)
-            setattr(
-                obj,
-                index.key,
-                index_value(_write_keys(session, scope, KeyFamily.blind_index), index.spec, source),
-            )
+            setattr(obj, index.key, _index(session, crypto, state.dict, index, source))
 
 
 def sealed_rows(session: Session, model: type[Any], objects: Any) -> list[dict[str, Any]]:
@@ -416,24 +422,14 @@ def sealed_rows(session: Session, model: type[Any], objects: Any) -> list[dict[s
                     continue
                 if not isinstance(value, str):
                     raise TypeError(f"{crypto.table}.{attr.column} takes text")
-                scope, _ = crypto.scope(row, attr.spec.scope)
-                active = _write_keys(session, scope, KeyFamily.data)
-                assert active.active is not None
-                row[attr.key] = encrypt_value(
-                    value, active.keys[active.active], active.active, crypto.where(row, attr)
-                )
+                row[attr.key] = _seal(session, crypto, row, attr, value)
             for index in crypto.indexes:
                 if index.spec.source not in plaintexts:
                     continue
                 if plaintexts[index.spec.source] is None:
                     row[index.key] = None  # as a flush leaves it: every row has the same keys
                     continue
-                scope, _ = crypto.scope(row, index.spec.scope)
-                row[index.key] = index_value(
-                    _write_keys(session, scope, KeyFamily.blind_index),
-                    index.spec,
-                    plaintexts[index.spec.source],
-                )
+                row[index.key] = _index(session, crypto, row, index, plaintexts[index.spec.source])
         rows.append({columns[key]: value for key, value in row.items()})
     return rows
 
