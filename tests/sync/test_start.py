@@ -28,7 +28,6 @@ def domain_starting_with(start_sync: object) -> service.SyncDomain:
     return service.SyncDomain(
         members.name,
         "test.kind_nobody_runs",  # the look-before finds nothing: the race is the domain's to see
-        members.labels,
         start_sync,  # type: ignore[arg-type]
         members.counts,
     )

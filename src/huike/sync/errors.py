@@ -32,6 +32,13 @@ class SyncFailed(AppError):
 
 register_messages(
     {
+        # the domains' names, for progress bars and messages
+        "sync.domain.members": ("成员", "member"),
+        "sync.domain.tags": ("客户标签", "tag"),
+        "sync.domain.customers": ("客户", "customer"),
+        "sync.domain.groups": ("客户群", "customer group"),
+        "sync.job_status.queued": ("排队中", "queued"),
+        "sync.job_status.running": ("运行中", "running"),
         "sync.already_running": (
             "{domain}同步已在进行中：任务 {job_id}（{status}，进度 {progress}，开始于 {started_at}）。"
             "请等它结束后再试，可在控制台的任务中心查看进度。",

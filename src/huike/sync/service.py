@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from huike.core.db import utcnow
-from huike.core.i18n import current_locale
+from huike.core.i18n import translate
 from huike.core.tasks import Job, JobRuntime, JobStatus, Outbox, OutboxStatus, enqueue, execute, give_up
 from huike.core.tenancy import TenantContext
 from huike.external_contact import errors as contact_errors
@@ -106,34 +106,30 @@ def _group_counts(result: Mapping[str, Any]) -> Counts:
 class SyncDomain:
     name: str
     task: str
-    labels: tuple[str, str]  # zh-CN, English
     start_sync: Callable[[AsyncSession, TenantContext], Awaitable[Job]]
     counts: Callable[[Mapping[str, Any]], Counts]
 
     @property
     def label(self) -> str:
-        return self.labels[1] if current_locale.get() == "en" else self.labels[0]
+        """The domain's name in the current locale (messages ``sync.domain.<name>``, errors.py)."""
+        return translate(f"sync.domain.{self.name}")
 
 
 # the task names are the domains' public job contracts (what their start_sync queues)
 DOMAINS: dict[str, SyncDomain] = {
     domain.name: domain
     for domain in (
-        SyncDomain(
-            "members", "member.sync_from_wecom", ("成员", "member"), members.start_sync, _member_counts
-        ),
-        SyncDomain("tags", "tag.sync_from_wecom", ("客户标签", "tag"), tags.start_sync, _tag_counts),
+        SyncDomain("members", "member.sync_from_wecom", members.start_sync, _member_counts),
+        SyncDomain("tags", "tag.sync_from_wecom", tags.start_sync, _tag_counts),
         SyncDomain(
             "customers",
             "external_contact.sync_from_wecom",
-            ("客户", "customer"),
             customers.start_sync,
             _customer_counts,
         ),
         SyncDomain(
             "groups",
             "group_chat.sync_from_wecom",
-            ("客户群", "customer group"),
             groups.start_sync,
             _group_counts,
         ),
@@ -162,16 +158,14 @@ def local_time(at: datetime | None) -> str:
 
 
 def already_running(domain: SyncDomain, job: Job) -> SyncAlreadyRunning:
-    english = current_locale.get() == "en"
-    status = {
-        JobStatus.queued: ("排队中", "queued"),
-        JobStatus.running: ("运行中", "running"),
-    }.get(JobStatus(job.status), (job.status, job.status))
+    status = job.status
+    if status in (JobStatus.queued, JobStatus.running):
+        status = translate(f"sync.job_status.{status}")
     total = job.total or 100
     return SyncAlreadyRunning(
         domain=domain.label,
         job_id=str(job.id),
-        status=status[1] if english else status[0],
+        status=status,
         progress=f"{min(100, 100 * (job.progress or 0) // max(1, total))}%",
         started_at=local_time(job.started_at or job.created_at),
     )
