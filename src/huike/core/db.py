@@ -138,25 +138,27 @@ def best_effort_write(session: AsyncSession) -> Iterator[None]:
         session.info[_BEST_EFFORT] = False
 
 
-def _write_in_read_session(session: Session, what: str) -> None:
-    # On SQLite a read session that writes fails with "database is locked" as soon as a job writes
-    # meanwhile (ADR 6, ADR 10): such a GET needs @writes_on_get. Logged, so the browser tests see it.
-    if session.info.get(_READ_ONLY) and not session.info.get(_BEST_EFFORT):
-        _log.warning("db.write_in_read_session", what=what)
+def _unguarded(session: Session) -> bool:
+    return not session.info.get(_READ_ONLY) or bool(session.info.get(_BEST_EFFORT))
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _guard_statement(state: ORMExecuteState) -> None:
-    if state.is_insert or state.is_update or state.is_delete:
-        table = getattr(state.statement, "table", None)
-        _write_in_read_session(state.session, str(getattr(table, "name", "?")))
+    # On SQLite a read session that writes fails with "database is locked" as soon as a job writes
+    # meanwhile (ADR 6, ADR 10): such a GET needs @writes_on_get. Logged, so the browser tests see it.
+    if _unguarded(state.session) or not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    _log.warning("db.write_in_read_session", what=str(getattr(table, "name", "?")))
 
 
 @event.listens_for(Session, "before_flush")
 def _guard_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if _unguarded(session):  # checked first: write sessions flush on every hot path
+        return
     changed = [*session.new, *(o for o in session.dirty if session.is_modified(o)), *session.deleted]
     if changed:
-        _write_in_read_session(session, ",".join(sorted({type(o).__name__ for o in changed})))
+        _log.warning("db.write_in_read_session", what=",".join(sorted({type(o).__name__ for o in changed})))
 
 
 class Database:
