@@ -62,7 +62,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.db import insert_ignore, utcnow
 from huike.core.errors import NotFound
-from huike.core.pagination import InvalidCursor, decode_cursor, encode_cursor
+from huike.core.pagination import decode_keyset, encode_cursor
 from huike.core.schemas import CursorPage
 from huike.core.tasks import Checkpoint, Job, Report, create_job, no_checkpoint, no_report
 from huike.core.tenancy import TenantContext
@@ -1189,16 +1189,6 @@ async def _group_clause(session: AsyncSession, ctx: TenantContext, filters: Cont
     return clause if membership == GroupMembership.in_group else ~clause
 
 
-def _cursor(value: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if not value:
-        return None
-    added, row_id = decode_cursor(value, 2)
-    try:
-        return datetime.fromisoformat(added), uuid.UUID(row_id)
-    except ValueError as exc:
-        raise InvalidCursor() from exc
-
-
 async def select_contacts(
     session: AsyncSession,
     ctx: TenantContext,
@@ -1302,7 +1292,7 @@ async def list_contacts(
         ctx,
         resolved,
         filters.keyword,
-        cursor=_cursor(cursor),
+        cursor=decode_keyset(cursor, datetime.fromisoformat),
         limit=limit,
         descending=descending,
         sort=sort,
@@ -1650,7 +1640,7 @@ async def run_bulk_tag(
         list(operation.stats.get("failures", [])),
     )
     total = await ContactRepository(session, system).count(resolved) if not filters.keyword else None
-    cursor = _cursor(operation.cursor)
+    cursor = decode_keyset(operation.cursor, datetime.fromisoformat)
     while True:
         found, more = await select_contacts(
             session, system, resolved, filters.keyword, cursor=cursor, limit=page_size, descending=False
@@ -1746,7 +1736,10 @@ async def list_alerts(
     await warm_keys(session, ctx.tenant_id)
     repository = AlertRepository(session, ctx)
     rows = await repository.page(
-        ctx.user_id, cursor=_cursor(cursor), limit=limit + 1, unread_only=unread_only
+        ctx.user_id,
+        cursor=decode_keyset(cursor, datetime.fromisoformat),
+        limit=limit + 1,
+        unread_only=unread_only,
     )
     page = list(rows[:limit])
     contacts = {c.id: c for c in await ContactRepository(session, ctx).by_ids(a.contact_id for a in page)}

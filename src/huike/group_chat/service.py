@@ -55,7 +55,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.db import insert_ignore, rowcount, utcnow
 from huike.core.errors import NotFound
-from huike.core.pagination import InvalidCursor, decode_cursor, encode_cursor
+from huike.core.pagination import decode_keyset, encode_cursor
 from huike.core.tasks import Checkpoint, Job, Report, create_job, no_checkpoint, no_report
 from huike.core.tenancy import TenantContext
 from huike.group_chat.errors import (
@@ -735,16 +735,6 @@ def _read_group(group: GroupChat, owner: OwnerRef, tags: list[GroupChatTagRef]) 
     )
 
 
-def _decode_after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if not cursor:
-        return None
-    created, id = decode_cursor(cursor, 2)
-    try:
-        return datetime.fromisoformat(created), uuid.UUID(id)
-    except ValueError as exc:
-        raise InvalidCursor() from exc
-
-
 async def list_groups(
     session: AsyncSession,
     ctx: TenantContext,
@@ -788,7 +778,7 @@ async def list_groups(
     )
     total = await repository.count(statement)
     by_size = sort in (GroupSort.size_desc, GroupSort.size_asc)
-    after = _decode_size_after(cursor) if by_size else _decode_after(cursor)
+    after = decode_keyset(cursor, int) if by_size else decode_keyset(cursor, datetime.fromisoformat)
     rows = await repository.page(statement, after=after, limit=limit + 1, sort=sort)
     page = rows[:limit]
     owner_refs = await _owner_refs(session, ctx, [g.owner_userid for g in page])
@@ -803,16 +793,6 @@ async def list_groups(
         next_cursor=next_cursor,
         total=total,
     )
-
-
-def _decode_size_after(cursor: str | None) -> tuple[int, uuid.UUID] | None:
-    if not cursor:
-        return None
-    size, id = decode_cursor(cursor, 2)
-    try:
-        return int(size), uuid.UUID(id)
-    except ValueError as exc:
-        raise InvalidCursor() from exc
 
 
 async def _visible_group(session: AsyncSession, ctx: TenantContext, group_chat_id: uuid.UUID) -> GroupChat:

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.errors import Conflict, NotFound
-from huike.core.pagination import InvalidCursor, decode_cursor, encode_cursor
+from huike.core.pagination import decode_keyset, encode_cursor
 from huike.core.schemas import CursorPage
 from huike.core.tasks import Job, JobStatus, enqueue
 from huike.core.tenancy import TenantContext
@@ -42,13 +42,7 @@ async def list_jobs(
     if (mine or _own_only(ctx)) and ctx.user_id is None:
         return CursorPage[JobRead](items=[], next_cursor=None)
     created_by = ctx.user_id if mine or _own_only(ctx) else None
-    after = None
-    if cursor:
-        created_at, job_id = decode_cursor(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(created_at), uuid.UUID(job_id))
-        except ValueError as exc:
-            raise InvalidCursor() from exc
+    after = decode_keyset(cursor, datetime.fromisoformat)
     rows = await JobRepository(session, ctx).list_page(
         limit=limit + 1, after=after, status=status, created_by=created_by
     )
