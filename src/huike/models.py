@@ -122,3 +122,8 @@ __all__ += [
 from huike.permission.models import Role, RoleAssignment  # noqa: E402
 
 __all__ += ["Role", "RoleAssignment"]
+
+# after every model: a tenant table whose keys already lead with tenant_id needs no index of its own
+from huike.core.tenancy import drop_redundant_tenant_indexes  # noqa: E402
+
+drop_redundant_tenant_indexes(Base.metadata)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import ForeignKey
+from sqlalchemy import ForeignKey, MetaData, PrimaryKeyConstraint, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 
@@ -39,3 +39,32 @@ class TenantScoped:
     @declared_attr
     def tenant_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+
+def drop_redundant_tenant_indexes(metadata: MetaData) -> list[str]:
+    """Remove each tenant table's single-column ``tenant_id`` index where another index, unique key or
+    primary key already leads with ``tenant_id``; returns the names removed.
+
+    :class:`TenantScoped` indexes ``tenant_id`` so that every tenant table can be searched (and its rows
+    cascaded) by tenant. Most tables also have business keys that start with ``tenant_id``; there the
+    single-column index only costs one more B-tree insert per row and its disk pages (hundreds of
+    megabytes on the keyword index at a million customers). Called once, after every model is imported
+    (``huike.models``), so Alembic and ``create_all`` see the same schema.
+    """
+    removed: list[str] = []
+    for table in metadata.tables.values():
+        if "tenant_id" not in table.c:
+            continue
+        composite = [[c.name for c in ix.columns] for ix in table.indexes if len(ix.columns) > 1]
+        keys = [
+            [c.name for c in con.columns]
+            for con in table.constraints
+            if isinstance(con, UniqueConstraint | PrimaryKeyConstraint)
+        ]
+        if not any(key[:1] == ["tenant_id"] for key in composite + keys):
+            continue
+        for ix in list(table.indexes):
+            if [c.name for c in ix.columns] == ["tenant_id"]:
+                table.indexes.discard(ix)
+                removed.append(str(ix.name))
+    return sorted(removed)
