@@ -272,9 +272,12 @@ def customer_joins_group(
     join_scene: int = 3,
     invitor: str | None = None,
     join_way_state: str | None = None,
+    name: str | None = None,
+    group_nickname: str = "",
 ) -> Outcome:
     """A customer joins (3 = scanned the group QR; 1/2 = invited directly / by link by ``invitor``).
-    An unknown person gets a fresh external_userid."""
+    An unknown person gets a fresh external_userid and ``name`` as their WeChat name (default 微信用户);
+    ``group_nickname`` is the name they set in this group (群昵称)."""
     corp = _corp(state, corp_id)
     external_userid = external_userid or ids.external_userid(state.rng)
     with state.store.transaction() as conn:
@@ -288,8 +291,8 @@ def customer_joins_group(
             (corp.pk, external_userid),
         )
         conn.execute(
-            "INSERT INTO groupchat_member (chat_pk, userid, type, unionid, join_time, join_scene, invitor, name, state)"
-            " VALUES (?, ?, 2, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO groupchat_member (chat_pk, userid, type, unionid, join_time, join_scene, invitor, name,"
+            " group_nickname, state) VALUES (?, ?, 2, ?, ?, ?, ?, ?, ?, ?)",
             (
                 chat["pk"],
                 external_userid,
@@ -297,7 +300,8 @@ def customer_joins_group(
                 state.clock.timestamp(),
                 join_scene,
                 invitor,
-                customer["name"] if customer else "微信用户",
+                customer["name"] if customer else (name or "微信用户"),
+                group_nickname,
                 join_way_state,
             ),
         )

@@ -7,8 +7,11 @@ reference and the policy hash; the guardian's name and phone are stored encrypte
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
+import time_machine
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -143,7 +146,7 @@ async def test_r_min_1_the_guardian_consents_later_and_the_account_can_log_in(
     wrong = await flows.client.post(
         "/api/v1/auth/guardian-consent", json={"phone": PHONE, "guardian_sms_code": "123456"}
     )
-    assert (wrong.status_code, code_of(wrong)) == (400, "sms.code_missing")
+    assert (wrong.status_code, code_of(wrong)) == (400, "account.guardian_consent_failed")  # none sent
     guardian_code = await flows.code(GUARDIAN_PHONE, purpose="guardian")
     done = await flows.client.post(
         "/api/v1/auth/guardian-consent", json={"phone": PHONE, "guardian_sms_code": guardian_code}
@@ -157,7 +160,57 @@ async def test_r_min_1_the_guardian_consents_later_and_the_account_can_log_in(
     again = await flows.client.post(
         "/api/v1/auth/guardian-consent", json={"phone": PHONE, "guardian_sms_code": guardian_code}
     )
-    assert (again.status_code, code_of(again)) == (409, "account.guardian_consent_not_pending")
+    assert (again.status_code, code_of(again)) == (400, "account.guardian_consent_failed")
+
+
+async def guardian_consent(flows: Flows, phone: str, code: str, language: str = "zh-CN") -> httpx.Response:
+    return await flows.client.post(
+        "/api/v1/auth/guardian-consent",
+        json={"phone": phone, "guardian_sms_code": code},
+        headers={"accept-language": language},
+    )
+
+
+async def test_r_min_1_guardian_consent_does_not_tell_which_phones_have_an_account_waiting(
+    flows: Flows, session: AsyncSession
+) -> None:
+    """Unknown phones, phones whose account is not waiting for a guardian and phones whose account is
+    waiting get the same answer until the guardian's code is right: same status, body and code."""
+    active_phone, unknown_phone = "13900139002", "13700137000"
+    assert (await flows.register(phone=active_phone)).status_code == 201
+    flows.client.cookies.clear()
+    assert (await register_minor(flows, None)).status_code == 202
+    right = await flows.code(GUARDIAN_PHONE, purpose="guardian")
+    wrong = "000000" if right != "000000" else "111111"
+
+    refusal: dict[str, object] = {}
+    for language in ("zh-CN", "en"):
+        answers = [
+            await guardian_consent(flows, unknown_phone, wrong, language),
+            await guardian_consent(flows, active_phone, wrong, language),
+            await guardian_consent(flows, PHONE, wrong, language),  # waiting, wrong code
+            await guardian_consent(flows, active_phone, right, language),  # the right code, wrong phone
+        ]
+        assert {a.status_code for a in answers} == {400}
+        assert {a.headers["content-type"] for a in answers} == {"application/json"}
+        bodies = [a.json() for a in answers]
+        assert all(body == bodies[0] for body in bodies), bodies
+        assert bodies[0]["error"]["code"] == "account.guardian_consent_failed"
+        assert bodies[0]["error"]["details"] == {}
+        assert ("监护人" if language == "zh-CN" else "guardian") in bodies[0]["error"]["message"]
+        refusal[language] = bodies[0]
+
+    # the wrong tries still count against the guardian's code: after five, the right one is refused
+    # with the same answer, and the account keeps waiting
+    for _ in range(3):
+        await guardian_consent(flows, PHONE, wrong)
+    exhausted = await guardian_consent(flows, PHONE, right)
+    assert (exhausted.status_code, exhausted.json()) == (400, refusal["zh-CN"])
+    user = (await session.execute(select(User).where(User.status == "pending_guardian"))).scalar_one()
+    assert user.status == "pending_guardian"
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=61)):
+        fresh = await flows.code(GUARDIAN_PHONE, purpose="guardian")
+        assert (await guardian_consent(flows, PHONE, fresh)).status_code == 204
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,8 @@
 """Browser tests of 客户群: sync the emulator's demo corp's groups from the console, filter and sort the
-list, a group's detail with its people and trend, local group tags (create, tag a group, bulk-tag, the
-tag filter, rename, delete), and the statistics page after a customer joins a group (a real callback)."""
+list, a group's detail with its people and trend, its people by name (a customer's name opens the
+customer; a person who is nobody's customer shows the group's name for them once the group is read
+again), local group tags (create, tag a group, bulk-tag, the tag filter, rename, delete), and the
+statistics page after a customer joins a group (a real callback)."""
 
 from __future__ import annotations
 
@@ -32,8 +34,8 @@ def _pick(page: Page, select_testid: str, option: str) -> None:
     page.keyboard.press("Escape")
 
 
-def _wait_job(request: APIRequestContext, base: str, job: dict[str, Any]) -> None:
-    deadline = time.monotonic() + 60
+def _wait_job(request: APIRequestContext, base: str, job: dict[str, Any], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
     while job["status"] not in ("succeeded", "failed"):
         assert time.monotonic() < deadline, job
         time.sleep(0.5)
@@ -155,6 +157,97 @@ def test_list_filters_sort_and_detail(live_server: str, wecom_page: Page) -> Non
     _switch_locale(page, "zh-CN")
     page.get_by_test_id("group-back").click()
     expect(page.get_by_test_id("page-title")).to_have_text("客户群列表")
+
+
+def _customers_synced(page: Page, base: str) -> None:
+    """Customers' names come from 客户列表's data: sync it over the API unless done already."""
+    if api_get(page, base, "/api/v1/external-contacts/count")["count"]:
+        return
+    started = page.request.post(base + "/api/v1/external-contacts/sync", headers=csrf_headers(page.request))
+    body = started.json()
+    if started.status == 409:
+        body = page.request.get(f"{base}/api/v1/jobs/{body['error']['details']['job_id']}").json()
+    else:
+        assert started.ok, started.text()
+    _wait_job(page.request, base, body, timeout=180)
+
+
+def _full_group_sync(page: Page, base: str) -> None:
+    started = page.request.post(
+        base + "/api/v1/group-chats/sync", data={"full": True}, headers=csrf_headers(page.request)
+    )
+    body = started.json()
+    if started.status == 409:  # one already queued or running: wait for it, then start ours
+        _wait_job(
+            page.request,
+            base,
+            page.request.get(f"{base}/api/v1/jobs/{body['error']['details']['job_id']}").json(),
+        )
+        started = page.request.post(
+            base + "/api/v1/group-chats/sync", data={"full": True}, headers=csrf_headers(page.request)
+        )
+        body = started.json()
+    assert started.ok, started.text()
+    _wait_job(page.request, base, body)
+
+
+def test_group_people_by_name_and_a_customer_opens(live_server: str, wecom_page: Page) -> None:
+    page = wecom_page
+    _groups_synced(page, live_server)
+    _customers_synced(page, live_server)
+    corp_id = callbacks_to_this_company(page, live_server)
+    group = api_get(page, live_server, "/api/v1/group-chats", sort="size_desc", status="normal", limit=1)[
+        "items"
+    ][0]
+    people_url = f"/api/v1/group-chats/{group['id']}/members"
+    externals = api_get(page, live_server, people_url, type="external", limit=20)["items"]
+    customer = next(p for p in externals if p["customer_id"])
+    assert customer["name"]
+
+    page.goto(f"{live_server}/groups/{group['id']}")
+    expect(page.get_by_test_id("group-detail-name")).to_have_text(group["name"])
+    people = page.get_by_test_id("group-people-table")
+    _pick(page, "group-people-type", "外部联系人")
+    expect(people.locator('[data-testid="person-type"][data-type="member"]')).to_have_count(0)
+    # a customer by name, not by their external_userid; the name opens the customer
+    row = people.locator(f'[data-testid="person-name"][data-userid="{customer["userid"]}"]')
+    expect(row).to_have_attribute("data-source", "customer")
+    link = row.get_by_test_id("person-customer-link")
+    expect(link).to_have_text(customer["name"])
+    expect(row).not_to_contain_text(customer["userid"])
+    link.click()
+    expect(page).to_have_url(re.compile(r"/customers/" + customer["customer_id"] + "$"))
+    expect(page.get_by_test_id("customer-detail-name")).to_have_text(customer["name"])
+    expect(page.get_by_test_id("customer-groups")).to_contain_text(group["name"])
+
+    # somebody who is nobody's customer joins: 「外部联系人」 until the group is read again, then the
+    # name the group shows for them
+    stranger_name = f"路人{random.randrange(10**6):06d}"
+    joined = httpx.post(
+        f"{live_server}/_wecom/_emulator/scenarios/customer_joins_group",
+        json={"corp_id": corp_id, "chat_id": group["chat_id"], "name": stranger_name},
+        timeout=20,
+    )
+    assert joined.status_code == 200, joined.text
+    stranger = joined.json()["external_userid"]
+    deadline = time.monotonic() + 30
+    while stranger not in {p["userid"] for p in api_get(page, live_server, people_url, limit=5)["items"]}:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    page.goto(f"{live_server}/groups/{group['id']}")
+    row = page.get_by_test_id("group-people-table").locator(
+        f'[data-testid="person-name"][data-userid="{stranger}"]'
+    )
+    expect(row).to_have_text("外部联系人")
+    expect(row).to_have_attribute("data-source", "none")
+    _full_group_sync(page, live_server)
+    page.reload()
+    expect(row).to_have_text(stranger_name)
+    expect(row).to_have_attribute("data-source", "group")
+    expect(row.get_by_test_id("person-customer-link")).to_have_count(0)
+    _switch_locale(page, "en")
+    expect(page.get_by_test_id("group-people-table")).to_contain_text("Not a customer · name in the group")
+    _switch_locale(page, "zh-CN")
 
 
 def test_local_tags_tag_a_group_and_filter(live_server: str, wecom_page: Page) -> None:

@@ -1,5 +1,6 @@
 """Browser tests of 成员与部门: sync the WeCom directory from the console (emulator's demo corp), the
-department tree, filters, the member drawer, the login invitation, and the "sync running" answer."""
+department tree, filters, the member drawer, the login invitation, the tags a member put on customers
+(R-ADM-1), and the "sync running" answer."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import re
 
 import pytest
 from playwright.sync_api import Page, Route, expect
+
+from tests.e2e.conftest import api_get
 
 pytestmark = pytest.mark.e2e
 
@@ -149,3 +152,34 @@ def test_members_page_in_english(live_server: str, wecom_page: Page) -> None:
     expect(page.get_by_test_id("member-sync")).to_have_text("Sync WeCom directory")
     expect(page.get_by_test_id("department-all")).to_contain_text("All members")
     _switch_locale(page, "zh-CN")
+
+
+def test_the_tags_a_member_put_on_customers_are_shown_on_demand_and_each_view_audited(
+    live_server: str, wecom_page: Page
+) -> None:
+    """R-ADM-1: an admin views the corp tags a member put on their customers from the member drawer;
+    opening the drawer is not a view, asking for the tags is one, audited once."""
+    page = wecom_page
+    page.goto(live_server + "/settings/members")
+    _sync(page)
+    table = page.get_by_test_id("member-table")
+    table.get_by_test_id("member-open").first.click()
+    detail = page.get_by_test_id("member-detail")
+    userid = detail.get_by_test_id("member-detail-userid").inner_text()
+    member_id = api_get(page, live_server, "/api/v1/members", keyword=userid)["items"][0]["id"]
+
+    def views() -> int:
+        found = api_get(
+            page, live_server, "/api/v1/audit-events", action="member.tags_viewed", object_id=member_id
+        )
+        return len(found["items"])
+
+    before = views()
+    section = detail.get_by_test_id("member-customer-tags")
+    expect(section).to_contain_text("成员给客户添加的标签")
+    assert views() == before  # the drawer alone shows no one's tags
+    section.get_by_test_id("member-customer-tags-show").click()
+    shown = section.get_by_test_id("member-customer-tags-table")
+    expect(shown).to_be_visible()
+    expect(section.get_by_test_id("member-customer-tags-show")).to_have_count(0)
+    assert views() == before + 1

@@ -88,11 +88,13 @@ async def login(
 async def nobody(
     app: FastAPI, session: AsyncSession, tenant: Tenant
 ) -> AsyncIterator[tuple[httpx.AsyncClient, uuid.UUID]]:
-    """A member holding a custom role without any permission, logged in; with their user id."""
+    """A member holding a custom role with the web console app and no function permission, logged in;
+    with their user id."""
     tenant_id = tenant.id
     member_id, user_id = await member(session, tenant_id, account_role="member")
     assert user_id is not None
-    await assign(session, tenant_id, member_id, await custom_role(session, tenant_id, [], name="无权限"))
+    role = await custom_role(session, tenant_id, ["app.console"], name="无权限")
+    await assign(session, tenant_id, member_id, role)
     client = await login(app, session, tenant_id, user_id)
     yield client, user_id
     await client.aclose()

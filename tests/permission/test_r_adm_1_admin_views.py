@@ -6,13 +6,15 @@ each view and each edit writes F4.
 Acceptance: an admin of T reading a member of U → 404; a non-admin reading another member's groups →
 403; one admin view → one F4 row; after 营销 is removed, that member's marketing endpoints return 403.
 
-Built for the customer-group list (``GET /api/v1/group-chats?owner_id=``); the same two hooks
-(``permission.service.require_members_visible`` and ``audit_member_view``) are still to be called by
-the customer list when it is filtered by the member who added the tags. See the issue report."""
+The two views of another member's data: their customer-group list (``GET /api/v1/group-chats?
+owner_id=``) and the tags they put on their customers (``GET /api/v1/members/{id}/customer-tags``),
+both through ``permission.service.require_members_visible`` and ``audit_member_view``."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -20,11 +22,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.routing import make_router
+from huike.external_contact.models import ContactTag, ExternalContact, FollowRelation
 from huike.member.models import Member
 from huike.permission.catalog import MODULES
 from huike.permission.deps import MaterialsManage
 from huike.privacy.audit.models import AuditEvent
+from huike.tag.models import Tag, TagGroup
 from huike.tenant.models import Tenant
+from tests.conftest import client_with_role
 from tests.permission.conftest import assign, custom_role, login, member
 from tests.support import add_probe_router
 
@@ -110,16 +115,28 @@ async def test_r_adm_1_after_marketing_is_removed_the_marketing_endpoints_are_40
     tenant_id = tenant.id
     member_id, user_id = await member(session, tenant_id, account_role="member")
     assert user_id is not None
-    marketer = await custom_role(session, tenant_id, ["materials.manage", "customers.view"], name="营销专员")
+    marketer = await custom_role(
+        session, tenant_id, ["app.console", "materials.manage", "customers.view"], name="营销专员"
+    )
     await assign(session, tenant_id, member_id, marketer)
     async with await login(app, session, tenant_id, user_id) as client:
         assert (await client.get("/api/v1/_probe_marketing/materials")).status_code == 200
         # the admin takes 营销 away from the role
-        changed = await logged_in.patch(f"/api/v1/roles/{marketer}", json={"permissions": ["customers.view"]})
+        changed = await logged_in.patch(
+            f"/api/v1/roles/{marketer}", json={"permissions": ["app.console", "customers.view"]}
+        )
         assert changed.status_code == 200, changed.text
         refused = await client.get("/api/v1/_probe_marketing/materials")
-        assert refused.status_code == 403
+        assert (refused.status_code, refused.json()["error"]["code"]) == (403, "permission.denied")
         assert refused.json()["error"]["details"] == {"permission": "materials.manage"}
+        assert "materials.manage" in refused.json()["error"]["message"]
+        # given back, the same session gets in at its next request
+        restored = await logged_in.patch(
+            f"/api/v1/roles/{marketer}",
+            json={"permissions": ["app.console", "materials.manage", "customers.view"]},
+        )
+        assert restored.status_code == 200, restored.text
+        assert (await client.get("/api/v1/_probe_marketing/materials")).status_code == 200
         # and the edit is audited
         edits = await session.scalar(
             select(func.count())
@@ -127,3 +144,151 @@ async def test_r_adm_1_after_marketing_is_removed_the_marketing_endpoints_are_40
             .where(AuditEvent.tenant_id == tenant_id, AuditEvent.object_id == str(marketer))
         )
         assert edits
+
+
+# --- the tags a member put on their customers ------------------------------------------------------
+
+
+def _added(model: type[Any], when: datetime) -> dict[str, datetime]:
+    """The customer's add time, which newer versions of the customer tables repeat on these rows."""
+    return {"contact_added_at": when} if hasattr(model, "contact_added_at") else {}
+
+
+async def tag_customers(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    member_id: uuid.UUID,
+    tags: list[uuid.UUID],
+    status: str = "active",
+) -> None:
+    """A new customer the member follows (relation ``status``) and tagged with ``tags``."""
+    userid = await session.scalar(select(Member.wecom_userid).where(Member.id == member_id))
+    when = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=len(tags))
+    contact = ExternalContact(tenant_id=tenant_id, external_userid=f"wm{uuid.uuid4().hex}", added_at=when)
+    session.add(contact)
+    await session.flush()
+    relation = FollowRelation(
+        tenant_id=tenant_id,
+        contact_id=contact.id,
+        member_userid=str(userid),
+        member_id=member_id,
+        added_at=when,
+        status=status,
+        **_added(FollowRelation, when),
+    )
+    session.add(relation)
+    await session.flush()
+    for tag_id in tags:
+        session.add(
+            ContactTag(
+                tenant_id=tenant_id,
+                follow_id=relation.id,
+                contact_id=contact.id,
+                tag_id=tag_id,
+                **_added(ContactTag, when),
+            )
+        )
+    await session.flush()
+
+
+async def tag_library(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, uuid.UUID]:
+    """A group 客户等级 with 重要 (first in WeCom's order), 普通 and a deleted 过期."""
+    group = TagGroup(tenant_id=tenant_id, wecom_id=f"et{uuid.uuid4().hex}", name="客户等级", order=5)
+    session.add(group)
+    await session.flush()
+    found: dict[str, uuid.UUID] = {}
+    for name, order, deleted in (("普通", 1, False), ("重要", 9, False), ("过期", 3, True)):
+        tag = Tag(
+            tenant_id=tenant_id,
+            group_id=group.id,
+            wecom_id=f"et{uuid.uuid4().hex}",
+            name=name,
+            order=order,
+            deleted=deleted,
+        )
+        session.add(tag)
+        await session.flush()
+        found[name] = tag.id
+    return found
+
+
+async def tagging_member(
+    session: AsyncSession, tenant_id: uuid.UUID
+) -> tuple[uuid.UUID, dict[str, uuid.UUID]]:
+    """A member who tagged three customers (and lost a fourth), beside a colleague who tagged one."""
+    tags = await tag_library(session, tenant_id)
+    target, _ = await member(session, tenant_id)
+    colleague, _ = await member(session, tenant_id)
+    await tag_customers(session, tenant_id, target, [tags["重要"], tags["普通"]])
+    await tag_customers(session, tenant_id, target, [tags["重要"], tags["过期"]])
+    await tag_customers(session, tenant_id, target, [])
+    await tag_customers(session, tenant_id, target, [tags["普通"]], status="member_deleted_customer")
+    await tag_customers(session, tenant_id, colleague, [tags["普通"]])
+    await session.commit()
+    return target, tags
+
+
+async def audit_rows(session: AsyncSession, tenant_id: uuid.UUID) -> list[AuditEvent]:
+    statement = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id).order_by(AuditEvent.seq)
+    return list((await session.execute(statement)).scalars())
+
+
+async def test_r_adm_1_one_admin_view_of_a_members_tags_writes_one_f4_row(
+    logged_in: httpx.AsyncClient, session: AsyncSession, tenant: Tenant
+) -> None:
+    tenant_id = tenant.id
+    target, tags = await tagging_member(session, tenant_id)
+    before = len(await audit_rows(session, tenant_id))
+
+    response = await logged_in.get(f"/api/v1/members/{target}/customer-tags")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["member_id"] == str(target)
+    # the tags the member put on their live customers, in WeCom's order, with how many carry each;
+    # not the colleague's, not those of a customer the member deleted, not a deleted tag
+    assert [(i["name"], i["group_name"], i["customers"]) for i in body["items"]] == [
+        ("重要", "客户等级", 2),
+        ("普通", "客户等级", 1),
+    ]
+    assert [i["id"] for i in body["items"]] == [str(tags["重要"]), str(tags["普通"])]
+
+    rows = (await audit_rows(session, tenant_id))[before:]
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.action, row.object_type, row.object_id) == ("member.tags_viewed", "member", str(target))
+    assert row.details == {"members": [str(target)]}  # the member's id only: no tag, no customer
+    assert row.actor_id is not None
+
+
+async def test_r_adm_1_a_non_admin_reading_another_members_tags_is_403(
+    app: FastAPI, session: AsyncSession, tenant: Tenant, nobody: tuple[httpx.AsyncClient, uuid.UUID]
+) -> None:
+    tenant_id = tenant.id
+    target, _ = await tagging_member(session, tenant_id)
+    _, user_id = await member(session, tenant_id, account_role="member")  # customers.view, scope self
+    assert user_id is not None
+    own = await session.scalar(select(Member.id).where(Member.user_id == user_id))
+    async with await login(app, session, tenant_id, user_id) as client:
+        other = await client.get(f"/api/v1/members/{target}/customer-tags")
+        mine = await client.get(f"/api/v1/members/{own}/customer-tags")
+    assert (other.status_code, other.json()["error"]["code"]) == (403, "permission.member_outside_scope")
+    assert (mine.status_code, mine.json()["items"]) == (200, [])  # their own tags, unaudited
+    # without customers.view at all
+    without, _ = nobody
+    refused = await without.get(f"/api/v1/members/{target}/customer-tags")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "permission.denied")
+    assert await audit_rows(session, tenant_id) == []
+
+
+async def test_r_adm_1_an_admin_reading_the_tags_of_another_tenants_member_is_404(
+    app: FastAPI, session: AsyncSession, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    ours, theirs = tenant.id, other_tenant.id  # a refused request expires loaded objects
+    foreign, _ = await tagging_member(session, theirs)
+    async with await client_with_role(app, session, ours, "admin") as admin:
+        read = await admin.get(f"/api/v1/members/{foreign}/customer-tags")
+        missing = await admin.get(f"/api/v1/members/{uuid.uuid4()}/customer-tags")
+    assert read.status_code == missing.status_code == 404
+    assert read.json() == missing.json()
+    assert await audit_rows(session, ours) == []
+    assert await audit_rows(session, theirs) == []

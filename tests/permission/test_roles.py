@@ -125,7 +125,7 @@ async def test_an_assignment_takes_effect_at_the_next_request(
     tenant_id = tenant.id
     member_id, user_id = await member(session, tenant_id, account_role="member")
     assert user_id is not None
-    auditor = await custom_role(session, tenant_id, ["audit.view"], "company", name="审计员")
+    auditor = await custom_role(session, tenant_id, ["app.console", "audit.view"], "company", name="审计员")
     client = await login(app, session, tenant_id, user_id)
     async with client:
         assert (await client.get("/api/v1/audit-events")).status_code == 403
@@ -185,7 +185,7 @@ async def test_one_grants_only_what_one_holds(
     tenant_id = tenant.id
     manager, manager_user = await member(session, tenant_id, account_role="member")
     assert manager_user is not None
-    held = ["roles.manage", "customers.view", "groups.view"]
+    held = ["app.console", "roles.manage", "customers.view", "groups.view"]
     await assign(
         session, tenant_id, manager, await custom_role(session, tenant_id, held, "department", name="主管")
     )

@@ -1,4 +1,6 @@
-"""Walks every route of the OpenAPI document as a member whose role grants nothing: each route answers
+"""Walks every route of the OpenAPI document as a member whose role grants nothing but the web console
+app (without it every route of a session answers ``permission.console_not_allowed``: see
+test_console_app_per_request.py): each route answers
 403 ``permission.denied`` or is on ALLOWED, with the reason any member (or anyone) may call it. A new
 route fails this test until it declares ``require(...)`` (huike.permission.deps) or is allow-listed
 here with a reason; the same walk as an admin finds only the creator's own routes refused (mirrors
@@ -131,7 +133,7 @@ async def test_allow_listed_reads_are_not_refused(
         response = await client.get(concrete(path), params=params)
         assert denial(response) is None, (path, response.text)
     me = (await client.get("/api/v1/permissions/me")).json()
-    assert (me["permissions"], me["apps"], me["data_scope"]) == ([], [], "self")
+    assert (me["permissions"], me["apps"], me["data_scope"]) == ([], ["app.console"], "self")
 
 
 async def test_own_jobs_only(

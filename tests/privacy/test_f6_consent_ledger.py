@@ -28,6 +28,7 @@ from huike.privacy.policy.models import ChangeClass, ConsentEvent, PolicyAccepta
 from huike.privacy.policy.router import PolicyAccepted
 from huike.security.sessions import SESSION_COOKIE, start_session
 from huike.tenant.models import Tenant
+from tests.conftest import user_with_role
 from tests.support import add_probe_router
 
 PURPOSES = service.initial_purposes()
@@ -246,7 +247,8 @@ class TestAcceptanceRow:
 
 
 async def login(client: httpx.AsyncClient, session: AsyncSession, tenant: Tenant) -> uuid.UUID:
-    user_id = uuid.uuid4()
+    # a member of the tenant: a session's role must hold the web console app (app.console)
+    user_id = await user_with_role(session, tenant.id, "member")
     _, token = await start_session(session, tenant.id, user_id)
     await session.commit()
     client.cookies.set(SESSION_COOKIE, token)

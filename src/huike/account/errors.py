@@ -64,10 +64,15 @@ class GuardianPhoneIsRegistrants(RegistrationRefused):
     code = "account.guardian_phone_same"
 
 
-class GuardianConsentNotPending(Conflict):
-    """Guardian consent given for a phone with no account waiting for it (unknown, or already active)."""
+class GuardianConsentFailed(AccountError):
+    """Guardian consent refused before the guardian's code was verified: the phone has no account
+    waiting for a guardian (unknown, active, already consented), or the code is missing, wrong,
+    expired, used or exhausted. One answer for all, so that nobody learns which phones have an account
+    waiting (R-MIN-1). A wrong code still counts against the guardian's code (``keeps_writes``)."""
 
-    code = "account.guardian_consent_not_pending"
+    status_code = 400
+    code = "account.guardian_consent_failed"
+    keeps_writes = True
 
 
 class PhoneAlreadyRegistered(Conflict):
@@ -198,9 +203,10 @@ register_messages(
             "监护人手机号不能与注册手机号相同。",
             "The guardian's mobile number must differ from the one you register with.",
         ),
-        "account.guardian_consent_not_pending": (
-            "该手机号没有等待监护人同意的帐号。",
-            "No account with this phone number is waiting for a guardian's consent.",
+        "account.guardian_consent_failed": (
+            "监护人验证码不正确或已失效，或该手机号没有等待监护人同意的帐号。请让监护人重新获取验证码后再试。",
+            "The guardian's code is wrong or no longer valid, or no account with this phone number is "
+            "waiting for a guardian's consent. Have the guardian request a new code and try again.",
         ),
         "account.phone_registered": (
             "该手机号已注册，请直接登录或找回密码。",

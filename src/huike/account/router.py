@@ -176,10 +176,11 @@ async def register(
     return await _logged_in(session, request, response, result)
 
 
-@router.post("/guardian-consent", status_code=204, responses=error_responses(400, 409))
+@router.post("/guardian-consent", status_code=204, responses=error_responses(400))
 async def guardian_consent(session: SessionDep, request: Request, body: GuardianConsentIn) -> Response:
     """The guardian of a minor's account waiting in pending_guardian consents with the code sent to
-    the guardian's phone (purpose guardian); the account becomes active and can log in."""
+    the guardian's phone (purpose guardian); the account becomes active and can log in. Every refusal
+    is 400 ``account.guardian_consent_failed``, whether or not the phone has an account waiting."""
     result = await answering(
         service.complete_guardian_consent(
             session,

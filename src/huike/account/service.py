@@ -13,7 +13,7 @@ import hmac
 import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -35,7 +35,7 @@ from huike.account.errors import (
     CompanyAuthorisationRequired,
     CompanyNameRequired,
     ConsoleNotAllowed,
-    GuardianConsentNotPending,
+    GuardianConsentFailed,
     GuardianDetailsRequired,
     GuardianPhoneIsRegistrants,
     InvalidCredentials,
@@ -564,15 +564,26 @@ async def complete_guardian_consent(
     session: AsyncSession, settings: Settings, *, phone: str, guardian_code: str, client: Client
 ) -> None:
     """The guardian of a ``pending_guardian`` account (found by the registrant's phone) consents with
-    the code sent to the guardian's phone (purpose guardian); the account becomes active. A missing
-    or wrong code raises its SMS error, which keeps the counted try."""
+    the code sent to the guardian's phone (purpose guardian); the account becomes active.
+
+    Until the code is verified every refusal is the same :class:`GuardianConsentFailed`: an unknown
+    phone, an account that is not waiting (active, or its guardian consented already), and a
+    missing, wrong, expired, used or exhausted code, so the endpoint tells nobody which phones have
+    an account waiting (like registration and login). A wrong code still counts against the
+    guardian's code (the error keeps its writes); the log says which case it was."""
     e164 = normalise_mobile(phone)
     user = await repo.user_by_phone(session, e164)
-    guardian = await policy.guardian_consent_of(session, user.id, lock=True) if user else None
-    if user is None or user.status != UserStatus.pending_guardian or guardian is None:
-        raise GuardianConsentNotPending()
+    waiting = user is not None and user.status == UserStatus.pending_guardian
+    guardian = await policy.guardian_consent_of(session, user.id, lock=True) if user and waiting else None
+    if user is None or guardian is None:
+        log.info("account.guardian_consent_refused", reason="not_pending")
+        raise GuardianConsentFailed()
     region = lookup_region(settings, client.ip)
-    await _guardian_consents(session, guardian, guardian_code, region, client)
+    try:
+        await _guardian_consents(session, guardian, guardian_code, region, client)
+    except SmsCodeError as exc:
+        log.info("account.guardian_consent_refused", reason=exc.code)
+        raise GuardianConsentFailed() from None
     user.status = UserStatus.active
     await record(
         session,
@@ -1059,24 +1070,33 @@ async def roles_of(
     return {m.user_id: str(m.role) for m in await repo.memberships_in(session, tenant_id, user_ids)}
 
 
-async def revoke_member_sessions(
-    session: AsyncSession, tenant_id: uuid.UUID, *, user_id: uuid.UUID | None, corp_id: str, userid: str
-) -> int:
-    """End every live session in ``tenant_id`` of the account of a member who lost access (the
-    account linked to the member, or to the member's WeCom identity). Returns how many."""
-    from sqlalchemy import update
-
+async def member_accounts(
+    session: AsyncSession, *, user_id: uuid.UUID | None, corp_id: str, userid: str
+) -> set[uuid.UUID]:
+    """The Huike accounts of a WeCom member: the one linked to the member row and the one linked to
+    the member's WeCom identity (usually the same, or none before activation)."""
     user_ids = {user_id} if user_id is not None else set()
     linked = await repo.user_by_wecom(session, corp_id, userid)
     if linked is not None:
         user_ids.add(linked.id)
-    if not user_ids:
+    return user_ids
+
+
+async def revoke_member_sessions(
+    session: AsyncSession, tenant_id: uuid.UUID, user_ids: Iterable[uuid.UUID]
+) -> int:
+    """End every live session in ``tenant_id`` of the accounts of a member who lost access
+    (:func:`member_accounts`). Returns how many."""
+    from sqlalchemy import update
+
+    wanted = set(user_ids)
+    if not wanted:
         return 0
     result = await session.execute(
         update(AuthSession)
         .where(
             AuthSession.tenant_id == tenant_id,
-            AuthSession.user_id.in_(user_ids),
+            AuthSession.user_id.in_(wanted),
             AuthSession.revoked_at.is_(None),
         )
         .values(revoked_at=utcnow())

@@ -230,9 +230,22 @@ def writes_on_get(endpoint: _Endpoint) -> _Endpoint:
     return endpoint
 
 
+def writes_on_get_when(when: Callable[[Request], bool]) -> Callable[[_Endpoint], _Endpoint]:
+    """``@writes_on_get`` for only the requests ``when`` picks (a list that is audited when it is filtered
+    by another member, say): every other request of the route keeps a read session, so it neither takes
+    SQLite's write lock nor waits for a job's. ``when`` must pick every request that may write."""
+
+    def mark(endpoint: _Endpoint) -> _Endpoint:
+        setattr(endpoint, _WRITES_ON_GET, when)
+        return endpoint
+
+    return mark
+
+
 def _route_writes(request: Request) -> bool:
     endpoint = getattr(request.scope.get("route"), "endpoint", None)
-    return bool(getattr(endpoint, _WRITES_ON_GET, False))
+    marked = getattr(endpoint, _WRITES_ON_GET, False)
+    return bool(marked(request)) if callable(marked) else bool(marked)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

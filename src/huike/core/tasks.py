@@ -411,7 +411,11 @@ class JobContext:
     async def _renew_lease(self) -> None:
         result = await self.session.execute(
             update(Outbox)
-            .where(Outbox.id == self.outbox_id, Outbox.attempts == self.attempt)
+            .where(
+                Outbox.id == self.outbox_id,
+                Outbox.attempts == self.attempt,
+                Outbox.status == OutboxStatus.pending,  # not stopped (stop_jobs)
+            )
             .values(leased_until=utcnow() + self.runtime.visibility_timeout)
         )
         if rowcount(result) != 1:
@@ -489,6 +493,7 @@ async def execute(runtime: JobRuntime, outbox_id: uuid.UUID, *, retry: bool = Tr
         error = f"unknown task {row.task!r}"
     else:
         async with runtime.sessionmaker() as session:
+            session.info[RUNNING_JOB] = row.job_id
             job = await session.get(Job, row.job_id) if row.job_id is not None else None
             ctx = JobContext(session, outbox_id, attempt, row.tenant_id, job, runtime)
             try:
@@ -540,6 +545,44 @@ async def give_up(runtime: JobRuntime, outbox_id: uuid.UUID, error: str) -> bool
         await _mark_failed(session, row, error)
         await commit(session)
     return True
+
+
+RUNNING_JOB = "huike.running_job"
+"""``session.info`` key: the job whose handler runs in this session (:func:`execute`)."""
+
+
+async def stop_jobs(session: AsyncSession, job_ids: list[uuid.UUID], error: str) -> int:
+    """Stop queued and running jobs, in the caller's transaction: each job is marked failed with
+    ``error`` (people see it in the job centre; the job centre can retry it) and its pending
+    deliveries are closed, so a queued one never starts and a running one loses its lease: its next
+    checkpoint or its end raises :class:`LeaseLost` and its work since the last checkpoint rolls back.
+    The job running in ``session`` itself is left alone (it would roll its own stop back). Returns how
+    many jobs were stopped."""
+    wanted = [job_id for job_id in dict.fromkeys(job_ids) if job_id != session.info.get(RUNNING_JOB)]
+    if not wanted:
+        return 0
+    now = utcnow()
+    # jobs before deliveries: the order a worker's checkpoint writes them in (progress, then lease)
+    stopped = (
+        await session.execute(
+            update(Job)
+            .where(Job.id.in_(wanted), Job.status.in_([JobStatus.queued, JobStatus.running]))
+            .values(status=JobStatus.failed, error=error, finished_at=now)
+            .returning(Job.id, Job.kind)
+        )
+    ).all()
+    if stopped:
+        await session.execute(
+            update(Outbox)
+            .where(
+                Outbox.job_id.in_([job_id for job_id, _ in stopped]), Outbox.status == OutboxStatus.pending
+            )
+            .values(status=OutboxStatus.failed, last_error=error, leased_until=None, finished_at=now)
+        )
+        for _, kind in stopped:
+            JOBS_FINISHED.labels(task=kind, outcome="stopped").inc()
+        log.info("jobs.stopped", count=len(stopped))
+    return len(stopped)
 
 
 async def _after_failure(

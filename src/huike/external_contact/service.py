@@ -1797,3 +1797,66 @@ __all__ = [
     "start_sync",
     "sync_from_wecom",
 ]
+
+
+# --- for the customer-group domain: which group members are customers, and what it may show of them -------
+
+
+@dataclass(frozen=True)
+class CustomerBrief:
+    """What another domain may show of a customer: the id (for a link to the detail), nickname, type."""
+
+    id: uuid.UUID
+    name: str | None
+    corp_name: str | None
+    contact_type: ContactType
+
+
+async def customers_by_external_userid(
+    session: AsyncSession, ctx: TenantContext, external_userids: Iterable[str]
+) -> dict[str, CustomerBrief | None]:
+    """The tenant's customers among ``external_userids`` (an id of no customer is absent): a customer
+    the caller may see maps to its brief, any other to None, so that a caller never learns the name of
+    a customer outside their data scope. "May see" is :func:`access_contact`'s rule (a follow relation
+    of a visible member) plus ``customers.view``. Only visible customers are decrypted."""
+    from huike.permission.catalog import Permission
+    from huike.permission.service import resolve
+
+    wanted = sorted({u for u in external_userids if u})
+    found: dict[str, uuid.UUID] = {}
+    contacts = ContactRepository(session, ctx)
+    for start in range(0, len(wanted), 500):
+        by_userid = (
+            contacts.select()
+            .where(ExternalContact.external_userid.in_(wanted[start : start + 500]))
+            .with_only_columns(ExternalContact.external_userid, ExternalContact.id)
+        )
+        found.update((userid, id) for userid, id in (await session.execute(by_userid)).all())
+    if not found:
+        return {}
+    ctx = await resolve(session, ctx)
+    allowed: set[uuid.UUID] = set()
+    if ctx.can(Permission.customers_view):
+        visible = await visible_member_ids(session, ctx)
+        ids = list(found.values())
+        if visible is None:
+            allowed.update(ids)
+        else:
+            members = set(visible)
+            follows = FollowRepository(session, ctx)
+            for start in range(0, len(ids), 500):
+                followers = (
+                    follows.select()
+                    .where(FollowRelation.contact_id.in_(ids[start : start + 500]))
+                    .with_only_columns(FollowRelation.contact_id, FollowRelation.member_id)
+                )
+                rows = (await session.execute(followers)).all()
+                allowed.update(contact_id for contact_id, member_id in rows if member_id in members)
+    briefs: dict[uuid.UUID, CustomerBrief] = {}
+    if allowed:
+        await warm_keys(session, ctx.tenant_id)
+        for contact in await contacts.by_ids(allowed):
+            briefs[contact.id] = CustomerBrief(
+                contact.id, contact.name, contact.corp_name, ContactType(contact.contact_type)
+            )
+    return {userid: briefs.get(id) for userid, id in found.items()}

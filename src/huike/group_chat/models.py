@@ -4,9 +4,11 @@ the daily statistics, a per-person record of joins and quits, and the state of t
 What is kept (policy §一（二）5.2–5.4; see ``docs`` of :mod:`huike.group_chat.service`): the group's
 chat_id, name, owner (UserID), creation time, WeCom status and member_version; for each member the
 UserID or ExternalUserID, whether it is a member or an external contact, the join scene, join time,
-the inviting member's UserID and when the person left. Dropped on purpose (never stored): the group
-notice (群公告), group nicknames (群昵称), members' names (``need_name`` is never asked for), unionid,
-the join way ``state`` and the admin list. The policy names none of them, and no feature needs them.
+the inviting member's UserID and when the person left; for an external contact also the name the
+group shows for them (群昵称, else their WeChat name: the 昵称 of 5.2, encrypted), so that the group's
+page can name a person who is nobody's customer in Huike. Dropped on purpose (never stored): the group
+notice (群公告), members' names (the member directory has them), unionid, the join way ``state`` and the
+admin list. The policy names none of them, and no feature needs them.
 
 Order tolerance: ``event_time`` is the CreateTime of the newest change event applied; ``synced_at``
 is when the state a row holds was read from WeCom. Older events and slower reads leave newer state
@@ -44,6 +46,7 @@ from huike.privacy.inventory import (
     TableInventory,
     describe,
 )
+from huike.security.fields import encrypted_column
 
 SYNC = Purpose("scrm.sync")
 PROVISION = Purpose("service.provision")
@@ -157,7 +160,8 @@ class GroupChatMember(TenantScoped, Base):
             SubjectKey(Subject.member, "userid"),
             SubjectKey(Subject.member, "invitor_userid"),
         ),
-        notes="membership of customer groups (§一（二）5.2 customer lists); ids only, no names or nicknames",
+        notes="membership of customer groups (§一（二）5.2 customer lists): ids, and for external contacts "
+        "the name the group shows (encrypted)",
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -173,6 +177,14 @@ class GroupChatMember(TenantScoped, Base):
         ),
     )
     member_type: Mapped[str] = mapped_column(String(16), info=describe("system.subject_type"))
+    display_name: Mapped[str | None] = encrypted_column(
+        "customer_data.external_contact.nickname",
+        subject=Subject.external_contact,
+        notes=(
+            "external contacts only: the name the group shows (群昵称, else the WeChat name; §一（二）5.2 "
+            "昵称); shown for people who are no customer of the tenant. NULL: not read from WeCom yet"
+        ),
+    )
     join_scene: Mapped[int] = mapped_column(
         SmallInteger,
         default=0,

@@ -276,6 +276,26 @@ class GroupChatMemberRepository(TenantRepository[GroupChatMember]):
         )
         return {kind: int(n) for kind, n in (await self.session.execute(statement)).all()}
 
+    async def with_unnamed_externals(self, group_chat_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these groups have an external contact in them with no stored name yet (joined by
+        an event that was applied without a call, or stored before names were kept)."""
+        found: set[uuid.UUID] = set()
+        ids = list(group_chat_ids)
+        for start in range(0, len(ids), 500):
+            statement = (
+                self.select()
+                .where(
+                    GroupChatMember.group_chat_id.in_(ids[start : start + 500]),
+                    GroupChatMember.member_type == MemberType.external,
+                    GroupChatMember.left_at.is_(None),
+                    GroupChatMember.display_name.is_(None),
+                )
+                .with_only_columns(GroupChatMember.group_chat_id)
+                .distinct()
+            )
+            found.update((await self.session.execute(statement)).scalars())
+        return found
+
     async def count_present(self, group_chat_id: uuid.UUID) -> int:
         statement = select(func.count()).where(
             GroupChatMember.tenant_id == self.ctx.tenant_id,

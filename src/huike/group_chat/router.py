@@ -7,9 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Query, Response
+from fastapi import Query, Request, Response
 
-from huike.core.db import writes_on_get
+from huike.core.db import writes_on_get_when
 from huike.core.errors import error_responses
 from huike.core.routing import SessionDep, make_router
 from huike.group_chat import service
@@ -47,8 +47,15 @@ async def sync(session: SessionDep, ctx: CurrentTenant, body: GroupChatSyncIn | 
     return await service.start_sync(session, ctx, full=body.full if body else False)
 
 
+def _audited_view(request: Request) -> bool:
+    """The one list request that may write: the first page filtered by member (``owner_id``), which
+    audits a view of another member's group list (R-ADM-1, :func:`service.list_groups`). Every other
+    list request reads only, so it never waits for SQLite's write lock while a sync writes (ADR 0010)."""
+    return "owner_id" in request.query_params and "cursor" not in request.query_params
+
+
 @router.get("", response_model=GroupChatPage, responses=error_responses(400, 403))
-@writes_on_get  # a view of another member's groups is audited (R-ADM-1)
+@writes_on_get_when(_audited_view)
 async def list_groups(
     session: SessionDep,
     ctx: WarmTenant,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -68,11 +69,33 @@ class GroupChatPage(BaseModel):
     total: int
 
 
+class NameSource(StrEnum):
+    """Where a group member's ``name`` comes from."""
+
+    member = "member"  # the member directory (type member)
+    customer = "customer"  # the customer's profile: one of ours, in the caller's data scope
+    group = "group"  # what the group shows (群昵称 or WeChat name): an external contact who is no customer
+
+
 class GroupMemberRead(BaseModel):
     userid: str
     type: MemberType
     member_id: uuid.UUID | None = Field(description="the Huike member, for type member")
-    name: str | None = Field(description="the member's name, for type member (customers: see their profile)")
+    name: str | None = Field(
+        description="the member's name; for an external contact the customer's name when they are a "
+        "customer the caller may see, the name the group shows when they are nobody's customer, else "
+        "null (a customer outside the caller's data scope, or a name not read from WeCom yet)"
+    )
+    name_source: NameSource | None = Field(default=None, description="where ``name`` comes from")
+    customer_id: uuid.UUID | None = Field(
+        default=None, description="the customer (external contacts the caller may see): their detail page"
+    )
+    customer_type: Literal["wechat", "wecom"] | None = Field(
+        default=None, description="the customer's type: a WeChat user or a WeCom user of another corp"
+    )
+    corp_name: str | None = Field(
+        default=None, description="WeCom-user customers: the short corp name WeCom shows with the name"
+    )
     join_scene: int = Field(description="1 invited directly, 2 by link, 3 group QR code, 0 invited")
     join_time: datetime | None
     invitor_userid: str | None

@@ -7,10 +7,21 @@ What the policy lets us keep
 others) and 5.3 messaging them; 5.2 covers customers' lists, nicknames, remarks and tags. So Huike keeps
 what managing a group needs: the group (chat_id, name, owner, creation time, status, member_version)
 and who is in it (UserID or ExternalUserID, member or customer, join scene and time, the inviting
-member, when they left). groupchat/get is called with ``need_name=0`` and these are dropped on
-arrival: members' names, group nicknames, unionid, the join way ``state``, the admin list and the
-group notice (群公告, free text of the owner's that the policy does not name). A customer's nickname
-belongs to the external-contact domain (5.2), not to each group.
+member, when they left), and for an external contact the name the group shows (群昵称, else the
+WeChat name that groupchat/get returns with ``need_name=1``; 5.2's 昵称, encrypted): an operator reads
+a group by its people's names, and a person in the group who is nobody's customer has no other name.
+Dropped on arrival: members' names (the member directory has them), unionid, the join way ``state``,
+the admin list and the group notice (群公告, free text of the owner's that the policy does not name).
+
+Names on the group's pages
+--------------------------
+A member: their name from the member directory. An external contact who is a customer of the tenant:
+the customer's name, type and id (a link to the customer) from the customer domain, but only when the
+caller may see that customer (``customers.view`` and the customer's data scope); a customer outside
+it shows no name at all (not even the group's), so a group in scope does not leak the names of other
+members' customers. An external contact who is nobody's customer: the stored name the group shows.
+Stored names are refreshed whenever a read applies a membership change, and filled in by the next read
+of a group that has people without one (joins applied from an event without a call).
 
 Full sync (``group_chat.sync_from_wecom``, a durable job; resumable from :class:`GroupChatSyncState`)
 ----------------------------------------------------------------------------------------------------
@@ -112,12 +123,13 @@ from huike.group_chat.schemas import (
     GroupTagRead,
     GroupTagUpdate,
     MemberState,
+    NameSource,
     OwnerRef,
     Trend,
     TrendPoint,
 )
 from huike.privacy.audit.service import record
-from huike.security.keys import warm_keys
+from huike.security.keys import KeyFamily, cached_scope_keys, scope_of, warm_keys
 from huike.wecom import wire
 from huike.wecom.client import WeComClient
 from huike.wecom.errors import WeComError
@@ -157,6 +169,13 @@ def _errcode(error: WeComError) -> int:
         return 0
 
 
+async def _warm(session: AsyncSession, ctx: TenantContext) -> None:
+    """The tenant's data keys in the session, so that members' stored names decrypt as rows load
+    (read once per session: callbacks come in batches)."""
+    if cached_scope_keys(session.sync_session, scope_of(ctx.tenant_id), KeyFamily.data) is None:
+        await warm_keys(session, ctx.tenant_id, families=(KeyFamily.data,))
+
+
 async def _client(session: AsyncSession, ctx: TenantContext) -> WeComClient:
     from huike.wecom.service import client_for
 
@@ -165,9 +184,9 @@ async def _client(session: AsyncSession, ctx: TenantContext) -> WeComClient:
 
 
 async def _read(client: WeComClient, chat_id: str) -> wire.GroupChat | None:
-    """groupchat/get without names; None when WeCom says the group is gone (86001/86003)."""
+    """groupchat/get with names; None when WeCom says the group is gone (86001/86003)."""
     try:
-        return await client.groupchat_get(chat_id, need_name=False)
+        return await client.groupchat_get(chat_id, need_name=True)
     except WeComError as error:
         if _errcode(error) in GONE_ERRCODES:
             return None
@@ -189,6 +208,14 @@ async def _snapshot_size(session: AsyncSession, ctx: TenantContext, group: Group
         return
     stats.add(GroupChatDailyStat(group_chat_id=group.id, day=day, size=group.member_count, joins=0, quits=0))
     await session.flush()
+
+
+def _shown_name(item: wire.GroupMember) -> str | None:
+    """The name the group shows for an external contact (群昵称, else the WeChat name); None for members,
+    whose names the member directory has."""
+    if item.type == 1:
+        return None
+    return (item.group_nickname or item.name).strip()
 
 
 async def _reconcile_members(
@@ -215,6 +242,7 @@ async def _reconcile_members(
                     group_chat_id=group.id,
                     userid=item.userid,
                     member_type=kind,
+                    display_name=_shown_name(item),
                     join_scene=item.join_scene,
                     join_time=join_time,
                     invitor_userid=invitor,
@@ -222,6 +250,7 @@ async def _reconcile_members(
             )
             continue
         _set(row, "member_type", kind)
+        _set(row, "display_name", _shown_name(item))
         _set(row, "join_scene", item.join_scene)
         _set(row, "join_time", join_time)
         _set(row, "invitor_userid", invitor)
@@ -240,8 +269,11 @@ async def _apply_read(
     read_at: datetime,
     *,
     listed_status: GroupStatus | None = None,
+    unnamed: bool | None = None,
 ) -> GroupChat:
-    """Store what groupchat/get said (a read older than the stored state changes nothing)."""
+    """Store what groupchat/get said (a read older than the stored state changes nothing). The members
+    are reconciled when their version changed, or when an external contact in the group has no stored
+    name yet (``unnamed``, if the caller knows; otherwise asked)."""
     new = group is None
     if group is None:
         group = GroupChatRepository(session, ctx).add(
@@ -267,7 +299,16 @@ async def _apply_read(
         group.status = GroupStatus.normal  # WeCom answered: the group exists
     if group.status != GroupStatus.dismissed:
         _set(group, "dismissed_at", None)
-    if new or read.member_version != group.member_version or not read.member_version:
+    if (
+        new
+        or read.member_version != group.member_version
+        or not read.member_version
+        or (
+            unnamed
+            if unnamed is not None
+            else bool(await GroupChatMemberRepository(session, ctx).with_unnamed_externals([group.id]))
+        )
+    ):
         await _reconcile_members(session, ctx, group, read.member_list, read_at, new=new)
         _set(group, "member_version", read.member_version)
     group.synced_at = read_at
@@ -399,6 +440,7 @@ async def sync_from_wecom(
     report: Report = no_report,
 ) -> dict[str, int]:
     """Run (or resume) the full sync ``run_id``; see the module's docstring. Returns counts."""
+    await _warm(session, ctx)
     states = SyncStateRepository(session, ctx)
     state = await states.current()
     now = utcnow()
@@ -463,18 +505,28 @@ async def _apply_page(
 ) -> None:
     repository = GroupChatRepository(session, ctx)
     existing = await repository.by_chat_ids(item.chat_id for item in items)
-    seen: list[uuid.UUID] = []
-    for item in items:
-        stats["listed"] += 1
-        group = existing.get(item.chat_id)
-        status = GroupStatus.from_wecom(item.status)
-        fresh = (
+
+    def fresh(group: GroupChat | None, status: GroupStatus) -> bool:
+        return (
             group is not None
             and group.status == status
             and group.synced_at is not None
             and group.synced_at >= stale_before
         )
-        if fresh and group is not None:
+
+    to_read = [
+        group.id
+        for item in items
+        if (group := existing.get(item.chat_id)) is not None
+        and not fresh(group, GroupStatus.from_wecom(item.status))
+    ]
+    unnamed = await GroupChatMemberRepository(session, ctx).with_unnamed_externals(to_read)
+    seen: list[uuid.UUID] = []
+    for item in items:
+        stats["listed"] += 1
+        group = existing.get(item.chat_id)
+        status = GroupStatus.from_wecom(item.status)
+        if group is not None and fresh(group, status):
             if group.seen_run != state.run_id:
                 seen.append(group.id)
             continue
@@ -487,7 +539,15 @@ async def _apply_page(
                 stats["dismissed"] += 1
             continue
         before = (group.member_version, group.name, group.owner_userid) if group else None
-        group = await _apply_read(session, ctx, group, read, read_at, listed_status=status)
+        group = await _apply_read(
+            session,
+            ctx,
+            group,
+            read,
+            read_at,
+            listed_status=status,
+            unnamed=group is not None and group.id in unnamed,
+        )
         group.seen_run = state.run_id
         if before is None:
             stats["created"] += 1
@@ -559,6 +619,7 @@ async def on_chat_event(session: AsyncSession, ctx: TenantContext, event: dict[s
     change = _text(event, "ChangeType")
     event_time = _int(_text(event, "CreateTime"))
     at = _ts(event_time) if event_time else utcnow()
+    await _warm(session, ctx)
     repository = GroupChatRepository(session, ctx)
     group = await repository.by_chat_id(chat_id)
     if change == "dismiss":
@@ -720,6 +781,56 @@ async def _tag_refs(
     }
 
 
+async def _people(
+    session: AsyncSession, ctx: TenantContext, rows: Sequence[GroupChatMember]
+) -> list[GroupMemberRead]:
+    """The group's people as the caller may read them (see "Names on the group's pages" above):
+    members and inviters by the member directory; external contacts by the customer domain when they
+    are customers (a customer the caller may not see gets no name), else by the name the group shows."""
+    from huike.external_contact import service as customers
+
+    names = await MemberLookup(session, ctx).by_userids(
+        [
+            *(r.userid for r in rows if r.member_type == MemberType.member),
+            *(r.invitor_userid for r in rows if r.invitor_userid),
+        ]
+    )
+    known = await customers.customers_by_external_userid(
+        session, ctx, [r.userid for r in rows if r.member_type == MemberType.external]
+    )
+    people: list[GroupMemberRead] = []
+    for row in rows:
+        invitor = names.get(row.invitor_userid) if row.invitor_userid else None
+        read = GroupMemberRead(
+            userid=row.userid,
+            type=MemberType(row.member_type),
+            member_id=None,
+            name=None,
+            join_scene=row.join_scene,
+            join_time=row.join_time,
+            invitor_userid=row.invitor_userid,
+            invitor_name=invitor.name if invitor else None,
+            left_at=row.left_at,
+        )
+        if row.member_type == MemberType.member:
+            member = names.get(row.userid)
+            if member is not None:
+                read.member_id, read.name = member.id, member.name
+                read.name_source = NameSource.member if member.name else None
+        elif row.userid in known:
+            customer = known[row.userid]
+            if customer is not None:  # None: a customer outside the caller's scope stays unnamed
+                read.customer_id = customer.id
+                read.customer_type = "wecom" if customer.contact_type == "wecom" else "wechat"
+                read.corp_name = customer.corp_name
+                read.name = customer.name or row.display_name or None
+                read.name_source = NameSource.customer if read.name else None
+        elif row.display_name:
+            read.name, read.name_source = row.display_name, NameSource.group
+        people.append(read)
+    return people
+
+
 def _read_group(group: GroupChat, owner: OwnerRef, tags: list[GroupChatTagRef]) -> GroupChatRead:
     return GroupChatRead(
         id=group.id,
@@ -761,7 +872,9 @@ async def list_groups(
         from huike.permission import service as permission_service
 
         await permission_service.require_members_visible(session, ctx, owner_ids)
-        if cursor is None:  # the first page is the view; the next pages are the same view
+        # the first page is the view; the next pages are the same view. Only these requests get a
+        # write session (router._audited_view): every other list request reads only
+        if cursor is None:
             await permission_service.audit_member_view(session, ctx, owner_ids, "groups")
     owners = await MemberLookup(session, ctx).userids_of(list(owner_ids)) if owner_ids else None
     if owner_userids:
@@ -807,25 +920,9 @@ async def get_group(session: AsyncSession, ctx: TenantContext, group_chat_id: uu
     await warm_keys(session, ctx.tenant_id)
     group = await _visible_group(session, ctx, group_chat_id)
     rows = await GroupChatMemberRepository(session, ctx).of_group(group.id, present=True)
-    owner_refs = await _owner_refs(
-        session,
-        ctx,
-        [group.owner_userid, *(r.userid for r in rows if r.member_type == MemberType.member)],
-    )
+    owner_refs = await _owner_refs(session, ctx, [group.owner_userid])
     tags = await _tag_refs(session, ctx, [group.id])
-    members = [
-        GroupMemberRead(
-            userid=row.userid,
-            type=MemberType(row.member_type),
-            member_id=owner_refs[row.userid].member_id if row.userid in owner_refs else None,
-            name=owner_refs[row.userid].name if row.userid in owner_refs else None,
-            join_scene=row.join_scene,
-            join_time=row.join_time,
-            invitor_userid=row.invitor_userid,
-            left_at=row.left_at,
-        )
-        for row in rows
-    ]
+    members = await _people(session, ctx, rows)
     today = day_of(utcnow())
     window = await DailyStatRepository(session, ctx).between(group.id, today - timedelta(days=29), today)
     on_today = next((s for s in window if s.day == today), None)
@@ -1004,6 +1101,7 @@ async def customer_groups(
     session: AsyncSession, ctx: TenantContext, external_userid: str
 ) -> tuple[list[CustomerGroup], list[CustomerGroupEvent]]:
     """The groups the customer is in now, and their joins and quits, newest first."""
+    await _warm(session, ctx)
     rows = await GroupChatMemberRepository(session, ctx).of_userid(external_userid)
     changes = await MemberChangeRepository(session, ctx).of_userid(external_userid)
     names = {group.id: group.name for _, group in rows}
@@ -1178,7 +1276,7 @@ async def list_people(
     offset: int = 0,
     limit: int = 50,
 ) -> GroupMemberPage:
-    """A page of the group's people, latest joins first, with members' and inviters' names."""
+    """A page of the group's people, latest joins first, named as :func:`_people` says."""
     await warm_keys(session, ctx.tenant_id)
     group = await _visible_group(session, ctx, group_chat_id)
     repository = GroupChatMemberRepository(session, ctx)
@@ -1186,29 +1284,7 @@ async def list_people(
     counts = await repository.count_by_type(everyone)
     statement = repository.listed(group.id, state=state, kind=kind)
     rows = await repository.page_of(statement, offset=offset, limit=limit)
-    names = await MemberLookup(session, ctx).by_userids(
-        [
-            *(r.userid for r in rows if r.member_type == MemberType.member),
-            *(r.invitor_userid for r in rows if r.invitor_userid),
-        ]
-    )
-    items: list[GroupMemberRead] = []
-    for row in rows:
-        member = names.get(row.userid) if row.member_type == MemberType.member else None
-        invitor = names.get(row.invitor_userid) if row.invitor_userid else None
-        items.append(
-            GroupMemberRead(
-                userid=row.userid,
-                type=MemberType(row.member_type),
-                member_id=member.id if member else None,
-                name=member.name if member else None,
-                join_scene=row.join_scene,
-                join_time=row.join_time,
-                invitor_userid=row.invitor_userid,
-                invitor_name=invitor.name if invitor else None,
-                left_at=row.left_at,
-            )
-        )
+    items = await _people(session, ctx, rows)
     members, externals = counts.get(MemberType.member, 0), counts.get(MemberType.external, 0)
     total = {None: members + externals, MemberType.member: members, MemberType.external: externals}[kind]
     return GroupMemberPage(items=items, total=total, members=members, externals=externals)

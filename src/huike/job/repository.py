@@ -9,7 +9,7 @@ from sqlalchemy import and_, or_, select, update
 
 from huike.core.db import utcnow
 from huike.core.repository import TenantRepository
-from huike.core.tasks import Job, Outbox, OutboxStatus
+from huike.core.tasks import Job, JobStatus, Outbox, OutboxStatus
 
 
 class JobRepository(TenantRepository[Job]):
@@ -34,6 +34,21 @@ class JobRepository(TenantRepository[Job]):
                 or_(Job.created_at < created_at, and_(Job.created_at == created_at, Job.id < job_id))
             )
         return (await self.session.execute(statement)).scalars().all()
+
+    async def unfinished_of(self, user_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+        """The ids of the queued and running jobs these users started."""
+        if not user_ids:
+            return []
+        statement = (
+            select(Job.id)
+            .where(
+                Job.tenant_id == self.ctx.tenant_id,
+                Job.created_by.in_(list(user_ids)),
+                Job.status.in_([JobStatus.queued, JobStatus.running]),
+            )
+            .order_by(Job.created_at, Job.id)
+        )
+        return list((await self.session.execute(statement)).scalars())
 
     async def close_pending_deliveries(self, job: Job) -> None:
         await self.session.execute(

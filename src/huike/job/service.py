@@ -1,11 +1,15 @@
 """The job centre: what long jobs a tenant has, how far they got, and a retry for failed ones.
 
 Everyone sees and retries the jobs they started (a sync, an export, a bulk change); ``jobs.manage``
-shows everyone's. Without it another person's job answers 404, like a job of another tenant."""
+shows everyone's. Without it another person's job answers 404, like a job of another tenant.
+
+A member who loses access (R-WX-3) has their queued and running jobs stopped (:func:`stop_jobs_of`):
+they end failed with :data:`STOPPED_ERROR`, and someone with ``jobs.manage`` may run them again."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from huike.core.errors import Conflict, NotFound
 from huike.core.pagination import decode_keyset, encode_cursor
 from huike.core.schemas import CursorPage
-from huike.core.tasks import Job, JobStatus, enqueue
+from huike.core.tasks import Job, JobStatus, enqueue, stop_jobs
 from huike.core.tenancy import TenantContext
 from huike.job.repository import JobRepository
 from huike.job.schemas import JobRead
@@ -22,6 +26,10 @@ from huike.permission.catalog import Permission
 
 class JobNotRetryable(Conflict):
     code = "job.not_retryable"
+
+
+STOPPED_ERROR = "JobStopped: the member who started this job lost access to Huike"
+"""The ``error`` of a job stopped because its starter lost access (no personal data)."""
 
 
 def _own_only(ctx: TenantContext) -> bool:
@@ -73,3 +81,11 @@ async def retry_job(session: AsyncSession, ctx: TenantContext, job_id: uuid.UUID
     job.status, job.error, job.finished_at = JobStatus.queued, None, None
     await enqueue(session, job.kind, job=job, **payload)
     return job
+
+
+async def stop_jobs_of(session: AsyncSession, ctx: TenantContext, user_ids: Iterable[uuid.UUID]) -> int:
+    """Stop the queued and running jobs the users started in ``ctx``'s tenant (R-WX-3: a member who
+    lost access), in the caller's transaction; returns how many. A queued job never starts; a running
+    one stops at its next checkpoint, its work since then rolled back (``core.tasks.stop_jobs``)."""
+    job_ids = await JobRepository(session, ctx).unfinished_of(sorted(set(user_ids)))
+    return await stop_jobs(session, job_ids, STOPPED_ERROR)

@@ -168,11 +168,13 @@ class Member(TenantScoped, Base):
     @property
     def can_access(self) -> bool:
         """May this member use Huike: in scope, not gone, not disabled or resigned in WeCom."""
-        return (
-            self.in_scope
-            and self.deleted_at is None
-            and self.status not in (MemberStatus.disabled, MemberStatus.resigned)
-        )
+        return access_allowed(self.in_scope, self.deleted_at, self.status)
+
+
+def access_allowed(in_scope: bool, deleted_at: datetime | None, status: str) -> bool:
+    """The rule of :attr:`Member.can_access` on bare column values (the session check reads the three
+    columns alongside the member's role, in one query)."""
+    return in_scope and deleted_at is None and status not in (MemberStatus.disabled, MemberStatus.resigned)
 
 
 class MemberDepartment(TenantScoped, Base):

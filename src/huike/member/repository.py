@@ -1,15 +1,23 @@
-"""Queries of the member domain; every statement starts from the tenant's scoped select."""
+"""Queries of the member domain; every statement starts from the tenant's scoped select.
+
+One read of other domains' tables, joined here (like the customer domain joins members): the corp
+tags a member put on their customers (:func:`customer_tag_counts`, R-ADM-1). Nothing of those
+domains is written from here."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.repository import TenantRepository
 from huike.core.tasks import Job, JobStatus
+from huike.core.tenancy import TenantContext
+from huike.external_contact.models import LIVE_STATUSES, ContactTag, FollowRelation
 from huike.member.models import (
     Department,
     Member,
@@ -17,6 +25,7 @@ from huike.member.models import (
     MemberInvitation,
     MemberSyncState,
 )
+from huike.tag.models import Tag, TagGroup
 
 SYNC_TASK = "member.sync_from_wecom"
 
@@ -125,6 +134,11 @@ class MemberRepository(TenantRepository[Member]):
         statement = select(func.count()).select_from(Member).where(Member.tenant_id == self.ctx.tenant_id)
         return int(await self.session.scalar(statement) or 0)
 
+    async def exists(self, member_id: uuid.UUID) -> bool:
+        """Is ``member_id`` a member of the tenant (a column query: no keys needed)?"""
+        statement = select(Member.id).where(Member.tenant_id == self.ctx.tenant_id, Member.id == member_id)
+        return (await self.session.execute(statement)).first() is not None
+
 
 class MemberDepartmentRepository(TenantRepository[MemberDepartment]):
     model = MemberDepartment
@@ -210,3 +224,66 @@ class InvitationRepository(TenantRepository[MemberInvitation]):
         return (
             await self.session.execute(self.select().where(MemberInvitation.member_id == member_id))
         ).scalar_one_or_none()
+
+
+# --- reads of other domains' tables (see the module's docstring) -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TagCount:
+    tag_id: uuid.UUID
+    name: str
+    group_id: uuid.UUID
+    group_name: str
+    customers: int
+
+
+async def customer_tag_counts(
+    session: AsyncSession, ctx: TenantContext, member_id: uuid.UUID
+) -> list[TagCount]:
+    """The live corp tags on the member's live relations with customers (a member × customer
+    relation carries the tags that member put on that customer), each with how many of the member's
+    customers carry it; in WeCom's order of groups, then of tags (larger ``order`` first)."""
+    statement = (
+        select(Tag.id, Tag.name, TagGroup.id, TagGroup.name, func.count())
+        .select_from(ContactTag)
+        .join(
+            FollowRelation,
+            (FollowRelation.id == ContactTag.follow_id) & (FollowRelation.tenant_id == ContactTag.tenant_id),
+        )
+        .join(Tag, (Tag.id == ContactTag.tag_id) & (Tag.tenant_id == ContactTag.tenant_id))
+        .join(TagGroup, (TagGroup.id == Tag.group_id) & (TagGroup.tenant_id == Tag.tenant_id))
+        .where(
+            ContactTag.tenant_id == ctx.tenant_id,
+            FollowRelation.member_id == member_id,
+            FollowRelation.status.in_([str(status) for status in LIVE_STATUSES]),
+            Tag.deleted.is_(False),
+            TagGroup.deleted.is_(False),
+        )
+        .group_by(
+            Tag.id,
+            Tag.name,
+            Tag.order,
+            Tag.wecom_created_at,
+            Tag.created_at,
+            TagGroup.id,
+            TagGroup.name,
+            TagGroup.order,
+            TagGroup.wecom_created_at,
+            TagGroup.created_at,
+        )
+        .order_by(
+            TagGroup.order.desc(),
+            TagGroup.wecom_created_at,
+            TagGroup.created_at,
+            TagGroup.id,
+            Tag.order.desc(),
+            Tag.wecom_created_at,
+            Tag.created_at,
+            Tag.id,
+        )
+    )
+    return [
+        TagCount(tag_id, str(name), group_id, str(group_name), int(customers))
+        for tag_id, name, group_id, group_name, customers in (await session.execute(statement)).all()
+    ]

@@ -7,13 +7,21 @@ from typing import Annotated
 
 from fastapi import Query
 
+from huike.core.db import writes_on_get
 from huike.core.errors import error_responses
 from huike.core.routing import SessionDep, make_router
 from huike.core.schemas import CursorPage
 from huike.job.schemas import JobRead
 from huike.member import service
 from huike.member.models import MemberStatus
-from huike.member.schemas import DepartmentTree, InvitationRead, MemberRead, MemberSyncIn
+from huike.member.schemas import (
+    DepartmentTree,
+    InvitationRead,
+    MemberCustomerTags,
+    MemberRead,
+    MemberSyncIn,
+)
+from huike.permission.deps import CustomersView
 from huike.security.deps import WarmTenant
 from huike.security.sessions import CurrentTenant
 
@@ -55,6 +63,16 @@ async def list(
 @router.get("/{member_id}", response_model=MemberRead, responses=error_responses(404))
 async def get(session: SessionDep, ctx: WarmTenant, member_id: uuid.UUID) -> MemberRead:
     return await service.get_member(session, ctx, member_id)
+
+
+@router.get(
+    "/{member_id}/customer-tags", response_model=MemberCustomerTags, responses=error_responses(403, 404)
+)
+@writes_on_get  # another member's tags: the view is audited (R-ADM-1)
+async def customer_tags(session: SessionDep, ctx: CustomersView, member_id: uuid.UUID) -> MemberCustomerTags:
+    """The corp tags the member put on their customers, with how many of their customers carry each
+    (``customers.view``; another member's need a data scope covering them, and each view is audited)."""
+    return await service.customer_tags(session, ctx, member_id)
 
 
 @router.post(

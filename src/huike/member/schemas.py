@@ -65,3 +65,20 @@ class InvitationRead(BaseModel):
     status: str
     expires_at: datetime
     accepted_at: datetime | None
+
+
+class MemberCustomerTag(BaseModel):
+    id: uuid.UUID
+    name: str
+    group_id: uuid.UUID
+    group_name: str
+    customers: int = Field(
+        description="How many of the member's customers carry the tag the member put on them."
+    )
+
+
+class MemberCustomerTags(BaseModel):
+    """The corp tags a member put on their customers (R-ADM-1 「成员给客户添加的标签」)."""
+
+    member_id: uuid.UUID
+    items: list[MemberCustomerTag]

@@ -41,11 +41,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from huike.core.db import insert_ignore, utcnow
+from huike.core.errors import NotFound
 from huike.core.pagination import decode_cursor, encode_cursor
 from huike.core.schemas import CursorPage
 from huike.core.tasks import Checkpoint, Job, Report, create_job, no_checkpoint, no_report
@@ -67,8 +68,16 @@ from huike.member.repository import (
     MemberDepartmentRepository,
     MemberRepository,
     SyncStateRepository,
+    customer_tag_counts,
 )
-from huike.member.schemas import DepartmentNode, DepartmentRef, InvitationRead, MemberRead
+from huike.member.schemas import (
+    DepartmentNode,
+    DepartmentRef,
+    InvitationRead,
+    MemberCustomerTag,
+    MemberCustomerTags,
+    MemberRead,
+)
 from huike.permission.schemas import RoleRef
 from huike.privacy.audit.service import record
 from huike.security.keys import warm_keys
@@ -178,21 +187,31 @@ async def _apply_member(
 async def lose_access(
     session: AsyncSession, ctx: TenantContext, member: Member, corp_id: str, *, reason: str
 ) -> int:
-    """The member may no longer use Huike: revoke their sessions for this tenant at once and audit it."""
-    from huike.account.service import revoke_member_sessions
+    """The member may no longer use Huike (R-WX-3): revoke their sessions for this tenant and stop the
+    jobs they started there (queued or running), at once, and audit it. Returns the sessions revoked."""
+    from huike.account.service import member_accounts, revoke_member_sessions
+    from huike.job.service import stop_jobs_of
 
-    revoked = await revoke_member_sessions(
-        session, ctx.tenant_id, user_id=member.user_id, corp_id=corp_id, userid=member.wecom_userid
+    accounts = await member_accounts(
+        session, user_id=member.user_id, corp_id=corp_id, userid=member.wecom_userid
     )
+    revoked = await revoke_member_sessions(session, ctx.tenant_id, accounts)
+    stopped = await stop_jobs_of(session, ctx, accounts)
     await record(
         session,
         ctx,
         "member.access_revoked",
         object_type="member",
         object_id=member.id,
-        details={"reason": reason, "sessions_revoked": revoked},
+        details={"reason": reason, "sessions_revoked": revoked, "jobs_stopped": stopped},
     )
-    log.info("member.access_revoked", member_id=str(member.id), reason=reason, sessions_revoked=revoked)
+    log.info(
+        "member.access_revoked",
+        member_id=str(member.id),
+        reason=reason,
+        sessions_revoked=revoked,
+        jobs_stopped=stopped,
+    )
     return revoked
 
 
@@ -893,27 +912,32 @@ async def activate(session: AsyncSession, found: LoginMember, user_id: uuid.UUID
     return invitation.role
 
 
-async def refuse_if_out_of_scope(session: AsyncSession, ctx: TenantContext) -> None:
-    """For the session dependency: a user whose member record in this tenant lost access is refused
-    (a column query: no keys needed, one indexed lookup)."""
-    from huike.member.errors import MemberOutOfScope
-
-    if ctx.user_id is None:
-        return
-    row = (
-        await session.execute(
-            select(Member.in_scope, Member.deleted_at, Member.status).where(
-                Member.tenant_id == ctx.tenant_id, Member.user_id == ctx.user_id
-            )
-        )
-    ).first()
-    if row is None:
-        return
-    in_scope, deleted_at, status = row
-    if not in_scope or deleted_at is not None or status in (MemberStatus.disabled, MemberStatus.resigned):
-        raise MemberOutOfScope()
-
-
 async def member_for_user(session: AsyncSession, ctx: TenantContext, user_id: uuid.UUID) -> Member | None:
     await _warm(session, ctx)
     return await MemberRepository(session, ctx).by_user(user_id)
+
+
+async def customer_tags(
+    session: AsyncSession, ctx: TenantContext, member_id: uuid.UUID
+) -> MemberCustomerTags:
+    """R-ADM-1 「查看成员…成员给客户添加的标签」: the corp tags the member put on their customers (live
+    relations), with how many of their customers carry each. A missing or another tenant's member is
+    404; another member's tags need a data scope that covers them (403 ``permission.member_outside_
+    scope`` otherwise), and each view of them writes one F4 row (``member.tags_viewed``, the member's
+    id only). One's own tags write none."""
+    from huike.permission import service as permission_service  # the permission domain reads member tables
+
+    if not await MemberRepository(session, ctx).exists(member_id):
+        raise NotFound()
+    await permission_service.require_members_visible(session, ctx, [member_id])
+    await permission_service.audit_member_view(session, ctx, [member_id], "tags")
+    counts = await customer_tag_counts(session, ctx, member_id)
+    return MemberCustomerTags(
+        member_id=member_id,
+        items=[
+            MemberCustomerTag(
+                id=c.tag_id, name=c.name, group_id=c.group_id, group_name=c.group_name, customers=c.customers
+            )
+            for c in counts
+        ],
+    )

@@ -12,6 +12,14 @@ class PermissionDenied(Forbidden):
     code = "permission.denied"
 
 
+class ConsoleNotAllowed(Forbidden):
+    """The session's role no longer holds the web console app (``app.console``): every console request
+    is refused until it does again (details: ``permission``). Login refuses such a role with
+    ``auth.console_not_allowed``."""
+
+    code = "permission.console_not_allowed"
+
+
 class GrantExceedsOwn(Forbidden):
     """An actor may grant, change or take away only what they hold themselves (details: ``permissions``
     they lack, or ``data_scope``)."""
@@ -71,6 +79,11 @@ register_messages(
         "permission.denied": (
             "您没有执行此操作的权限（{permission}）。如需开通请联系企业管理员。",
             "You do not have the permission for this ({permission}). Ask your company's admin.",
+        ),
+        "permission.console_not_allowed": (
+            "您的角色现在没有“Web 管理后台”应用权限，无法继续使用管理后台。如需开通请联系企业管理员。",
+            "Your role no longer includes the Web console app, so you cannot keep using the console. "
+            "Ask your company's admin to grant it.",
         ),
         "permission.grant_exceeds_own": (
             "您只能授予或调整自己拥有的权限和数据范围。",

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.repository import TenantRepository
-from huike.member.models import Department, Member, MemberDepartment
+from huike.member.models import Department, Member, MemberDepartment, access_allowed
 from huike.permission.models import Role, RoleAssignment
 
 
@@ -28,13 +28,25 @@ class MemberGrant:
     role_permissions: list[str] | None
     role_scope: str | None
     role_name: str | None = None
+    can_access: bool = True
+    """The member may use Huike (:func:`huike.member.models.access_allowed`): in the app's visibility
+    scope, not gone, not disabled or resigned."""
 
 
 def _grant(row: Any) -> MemberGrant | None:
     if row is None:
         return None
-    member_id, user_id, builtin, role_id, permissions, scope, name = row
-    return MemberGrant(member_id, user_id, builtin, role_id, permissions, scope, name)
+    member_id, user_id, builtin, role_id, permissions, scope, name, in_scope, deleted_at, status = row
+    return MemberGrant(
+        member_id,
+        user_id,
+        builtin,
+        role_id,
+        permissions,
+        scope,
+        name,
+        access_allowed(bool(in_scope), deleted_at, str(status)),
+    )
 
 
 class RoleRepository(TenantRepository[Role]):
@@ -86,6 +98,9 @@ def _grant_select(tenant_id: uuid.UUID) -> Any:  # a Select of the MemberGrant c
             Role.permissions,
             Role.data_scope,
             Role.name,
+            Member.in_scope,
+            Member.deleted_at,
+            Member.status,
         )
         .outerjoin(
             RoleAssignment,
@@ -104,6 +119,8 @@ class OrgRepository:
         self.tenant_id = tenant_id
 
     async def grant_of_user(self, user_id: uuid.UUID) -> MemberGrant | None:
+        """The user's member row with their assignment (and whether the member may use Huike): what
+        every request resolves, in one query."""
         statement = _grant_select(self.tenant_id).where(Member.user_id == user_id).limit(1)
         row = (await self.session.execute(statement)).first()
         return _grant(row)

@@ -41,6 +41,7 @@ from starlette.requests import Request
 from huike.core.errors import NotFound
 from huike.core.i18n import current_locale
 from huike.core.tenancy import TenantContext
+from huike.member.errors import MemberOutOfScope
 from huike.permission.catalog import (
     APPS,
     BUILTIN_ROLES,
@@ -59,6 +60,7 @@ from huike.permission.catalog import (
 )
 from huike.permission.errors import (
     BuiltinRoleReadOnly,
+    ConsoleNotAllowed,
     CreatorLocked,
     GrantExceedsOwn,
     InvalidRoleName,
@@ -142,6 +144,22 @@ async def _membership_role(session: AsyncSession, tenant_id: uuid.UUID, user_id:
     return await role_of(session, tenant_id, user_id)
 
 
+async def _resolve_user(
+    session: AsyncSession, ctx: TenantContext, user_id: uuid.UUID
+) -> tuple[TenantContext, MemberGrant | None]:
+    membership_role = await _membership_role(session, ctx.tenant_id, user_id)
+    row = await OrgRepository(session, ctx.tenant_id).grant_of_user(user_id)
+    grant = _grant_of(membership_role, row)
+    resolved = dataclasses.replace(
+        ctx,
+        role=grant.role,
+        permissions=grant.permissions,
+        data_scope=str(grant.data_scope),
+        member_id=row.member_id if row else None,
+    )
+    return resolved, row
+
+
 async def resolve(session: AsyncSession, ctx: TenantContext) -> TenantContext:
     """``ctx`` with its role, permissions, data scope and member id. A system context and an already
     resolved one come back as they are."""
@@ -149,16 +167,30 @@ async def resolve(session: AsyncSession, ctx: TenantContext) -> TenantContext:
         return ctx
     if ctx.user_id is None:
         return dataclasses.replace(ctx, permissions=frozenset(), data_scope=str(DataScope.own))
-    membership_role = await _membership_role(session, ctx.tenant_id, ctx.user_id)
-    row = await OrgRepository(session, ctx.tenant_id).grant_of_user(ctx.user_id)
-    grant = _grant_of(membership_role, row)
-    return dataclasses.replace(
-        ctx,
-        role=grant.role,
-        permissions=grant.permissions,
-        data_scope=str(grant.data_scope),
-        member_id=row.member_id if row else None,
-    )
+    return (await _resolve_user(session, ctx, ctx.user_id))[0]
+
+
+async def resolve_request(session: AsyncSession, ctx: TenantContext) -> TenantContext:
+    """The context of one request of a console session (``get_tenant_context``): :func:`resolve`,
+    then two refusals read from the same rows, so nothing is cached between requests and nothing is
+    read twice:
+
+    * 401 ``auth.member_out_of_scope`` when the user's WeCom member lost access (R-WX-3: out of the
+      app's visibility scope, gone, disabled or resigned);
+    * 403 ``permission.console_not_allowed`` when their role lacks the web console app
+      (``app.console``). Login checks it too; this makes taking it away effective at once.
+
+    A role edited, a member given another role, an app permission taken away: the very next request
+    sees it (R-ADM-1). A session without a user has no role and passes (every check refuses it)."""
+    if ctx.is_system or ctx.user_id is None:
+        return await resolve(session, ctx)
+    resolved, row = await _resolve_user(session, ctx, ctx.user_id)
+    if row is not None and not row.can_access:
+        raise MemberOutOfScope()
+    if not resolved.can(Permission.app_console):
+        log.info("permission.console_refused", role=resolved.role)
+        raise ConsoleNotAllowed(permission=str(Permission.app_console))
+    return resolved
 
 
 # --- checks ----------------------------------------------------------------------------------------

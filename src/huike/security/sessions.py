@@ -14,8 +14,10 @@ holds only its SHA-256, with the device's OS and browser family and the IP's reg
   ``privacy.policy_acceptance_required`` while the user has a material policy version to accept,
   except on the auth and privacy (consent) endpoints, which the user needs to get past the gate.
 * **Permissions.** :func:`get_tenant_context` puts the user's role, permissions and data scope into
-  the context (``huike.permission.service.resolve``) and applies the permission rule of routes that
-  predate roles (``huike.permission.catalog.ROUTE_RULES``); newer routes declare ``require(...)``.
+  the context (``huike.permission.service.resolve_request``, read for every request, so a changed
+  role counts from the next request), refuses a member who lost access and a role without the web
+  console app (``app.console``), and applies the permission rule of routes that predate roles
+  (``huike.permission.catalog.ROUTE_RULES``); newer routes declare ``require(...)``.
 * **Cookies.** Only strictly necessary ones (§二): ``huike_session`` (HttpOnly), ``huike_csrf``
   (readable by the console), ``huike_device`` (HttpOnly, random, binds a WeCom login ``state`` to the
   browser); all ``SameSite=Lax``, ``Secure`` when ``public_base_url`` is https, host-only, ``Path=/``.
@@ -345,19 +347,15 @@ async def get_tenant_context(
     session: Annotated[AsyncSession, Depends(get_session)],
     auth: CurrentSession,
 ) -> TenantContext:
-    ctx = TenantContext(tenant_id=auth.tenant_id, user_id=auth.user_id)
-    # a WeCom member who left or was taken out of the app's visibility scope is refused at once
-    # (imported here: the member domain depends on this module)
-    from huike.member.service import refuse_if_out_of_scope
+    # the role, permissions and data scope, read afresh for every request; a WeCom member who left or
+    # was taken out of the app's visibility scope (401) and a role without the console app (403) are
+    # refused at once (imported here: the permission domain depends on this module)
+    from huike.permission.service import enforce_route, resolve_request
 
-    await refuse_if_out_of_scope(session, ctx)
+    ctx = await resolve_request(session, TenantContext(tenant_id=auth.tenant_id, user_id=auth.user_id))
     if not request.url.path.startswith(POLICY_GATE_EXEMPT):
         await _policy_gate(session, ctx)
-    # the role, permissions and data scope, then the rule of a route that predates roles
-    # (imported here: the permission domain depends on this module)
-    from huike.permission.service import enforce_route, resolve
-
-    ctx = await resolve(session, ctx)
+    # the rule of a route that predates roles
     await enforce_route(session, request, ctx)
     return ctx
 

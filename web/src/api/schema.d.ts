@@ -104,7 +104,8 @@ export interface paths {
         /**
          * Guardian Consent
          * @description The guardian of a minor's account waiting in pending_guardian consents with the code sent to
-         *     the guardian's phone (purpose guardian); the account becomes active and can log in.
+         *     the guardian's phone (purpose guardian); the account becomes active and can log in. Every refusal
+         *     is 400 ``account.guardian_consent_failed``, whether or not the phone has an account waiting.
          */
         post: operations["auth:guardian_consent"];
         delete?: never;
@@ -1160,6 +1161,27 @@ export interface paths {
         };
         /** Get */
         get: operations["members:get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/members/{member_id}/customer-tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Customer Tags
+         * @description The corp tags the member put on their customers, with how many of their customers carry each
+         *     (``customers.view``; another member's need a data scope covering them, and each view is audited).
+         */
+        get: operations["members:customer_tags"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2513,6 +2535,21 @@ export interface components {
         /** GroupMemberRead */
         GroupMemberRead: {
             /**
+             * Corp Name
+             * @description WeCom-user customers: the short corp name WeCom shows with the name
+             */
+            corp_name?: string | null;
+            /**
+             * Customer Id
+             * @description the customer (external contacts the caller may see): their detail page
+             */
+            customer_id?: string | null;
+            /**
+             * Customer Type
+             * @description the customer's type: a WeChat user or a WeCom user of another corp
+             */
+            customer_type?: ("wechat" | "wecom") | null;
+            /**
              * Invitor Name
              * @description the inviting member's name
              */
@@ -2535,9 +2572,11 @@ export interface components {
             member_id: string | null;
             /**
              * Name
-             * @description the member's name, for type member (customers: see their profile)
+             * @description the member's name; for an external contact the customer's name when they are a customer the caller may see, the name the group shows when they are nobody's customer, else null (a customer outside the caller's data scope, or a name not read from WeCom yet)
              */
             name: string | null;
+            /** @description where ``name`` comes from */
+            name_source?: components["schemas"]["NameSource"] | null;
             type: components["schemas"]["MemberType"];
             /** Userid */
             userid: string;
@@ -2803,6 +2842,41 @@ export interface components {
             /** Zh */
             zh: string;
         };
+        /** MemberCustomerTag */
+        MemberCustomerTag: {
+            /**
+             * Customers
+             * @description How many of the member's customers carry the tag the member put on them.
+             */
+            customers: number;
+            /**
+             * Group Id
+             * Format: uuid
+             */
+            group_id: string;
+            /** Group Name */
+            group_name: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /**
+         * MemberCustomerTags
+         * @description The corp tags a member put on their customers (R-ADM-1 「成员给客户添加的标签」).
+         */
+        MemberCustomerTags: {
+            /** Items */
+            items: components["schemas"]["MemberCustomerTag"][];
+            /**
+             * Member Id
+             * Format: uuid
+             */
+            member_id: string;
+        };
         /** MemberRead */
         MemberRead: {
             /** Activated */
@@ -2928,6 +3002,12 @@ export interface components {
             permissions: string[];
             role: components["schemas"]["RoleRead"] | null;
         };
+        /**
+         * NameSource
+         * @description Where a group member's ``name`` comes from.
+         * @enum {string}
+         */
+        NameSource: "member" | "customer" | "group";
         /** OwnerRef */
         OwnerRef: {
             /** Member Id */
@@ -4153,15 +4233,6 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Conflict */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7336,6 +7407,64 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MemberRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "members:customer_tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                member_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberCustomerTags"];
                 };
             };
             /** @description Unauthorized */

@@ -61,6 +61,7 @@ const CODE_FIELD: Record<string, string> = {
   'account.guardian_details_required': 'guardian_name',
   'account.invalid_guardian_phone': 'guardian_phone',
   'account.guardian_phone_same': 'guardian_phone',
+  'account.guardian_consent_failed': 'guardian_sms_code',
   'privacy.policy_version_not_current': 'policy',
   'privacy.policy_version_stale': 'policy',
   'privacy.policy_version_not_found': 'policy',
