@@ -1,7 +1,7 @@
 """The group list reads only (ADR 0010): on a database where work really commits, listing groups while a
 sync holds SQLite's write lock answers at once with what is committed, and writes nothing. Only the
-first page of a list filtered by member (``owner_id``) gets a write session: it audits a view of another
-member's group list (R-ADM-1)."""
+first page of a list filtered by owner (``owner_id``, or ``owner_userid`` as the console's owner filter
+sends it) gets a write session: it audits a view of another member's group list (R-ADM-1)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest_asyncio
 from fastapi import FastAPI
+from sqlalchemy import select
 from starlette.requests import Request
 from structlog.testing import capture_logs
 
@@ -24,6 +25,8 @@ from huike.core.tenancy import TenantContext
 from huike.group_chat import router as group_router
 from huike.group_chat import service
 from huike.group_chat.models import GroupChat, GroupChatMember, MemberType
+from huike.member.models import Member
+from huike.privacy.audit.models import AuditEvent
 from huike.security.sessions import SESSION_COOKIE, start_session
 from huike.tenant.models import Tenant
 from tests.conftest import user_with_role
@@ -118,9 +121,50 @@ def _request(query: bytes) -> Request:
     return Request({"type": "http", "method": "GET", "route": route, "query_string": query})
 
 
-def test_only_the_audited_first_page_of_a_list_by_member_gets_a_write_session() -> None:
+def test_only_the_audited_first_page_of_a_list_by_owner_gets_a_write_session() -> None:
     owner = str(uuid.uuid4())
     assert not db._route_writes(_request(b""))
-    assert not db._route_writes(_request(b"keyword=VIP&status=normal&owner_userid=zhangsan"))
+    assert not db._route_writes(_request(b"keyword=VIP&status=normal&tag_id=" + owner.encode()))
     assert db._route_writes(_request(f"owner_id={owner}".encode()))
     assert not db._route_writes(_request(f"owner_id={owner}&cursor=abc".encode()))
+    # the console's owner filter: by UserID, audited the same way
+    assert db._route_writes(_request(b"keyword=VIP&status=normal&owner_userid=zhangsan"))
+    assert not db._route_writes(_request(b"owner_userid=zhangsan&cursor=abc"))
+
+
+async def test_the_owner_filter_audits_its_first_page_and_only_it_writes(live: Live) -> None:
+    """On a database where work really commits: the console's owner filter (``owner_userid``) on
+    another member commits one F4 row for the first page, none for the next pages, and no request
+    writes in a read session."""
+    async with live.db.sessionmaker() as session:
+        owner = Member(tenant_id=live.tenant_id, wecom_userid="owner-a", name=None)
+        session.add(owner)
+        await session.flush()
+        owner_id = owner.id
+        await commit(session)
+
+    async def views() -> list[AuditEvent]:
+        async with live.db.read_sessionmaker() as session:
+            statement = select(AuditEvent).where(
+                AuditEvent.tenant_id == live.tenant_id, AuditEvent.action == "member.groups_viewed"
+            )
+            return list((await session.execute(statement)).scalars())
+
+    with capture_logs() as logs:
+        first = await live.client.get("/api/v1/group-chats", params={"owner_userid": "owner-a", "limit": 2})
+        assert first.status_code == 200, first.text
+        assert first.json()["total"] == GROUPS
+        cursor = first.json()["next_cursor"]
+        while cursor:
+            following = await live.client.get(
+                "/api/v1/group-chats", params={"owner_userid": "owner-a", "limit": 2, "cursor": cursor}
+            )
+            assert following.status_code == 200, following.text
+            cursor = following.json()["next_cursor"]
+    assert [e for e in logs if e["event"] == "db.write_in_read_session"] == []
+    rows = await views()
+    assert [(r.object_id, r.details) for r in rows] == [(str(owner_id), {"members": [str(owner_id)]})]
+    # the same view again is another view
+    again = await live.client.get("/api/v1/group-chats", params={"owner_userid": "owner-a"})
+    assert again.status_code == 200
+    assert len(await views()) == 2

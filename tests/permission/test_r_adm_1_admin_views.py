@@ -7,8 +7,9 @@ Acceptance: an admin of T reading a member of U → 404; a non-admin reading ano
 403; one admin view → one F4 row; after 营销 is removed, that member's marketing endpoints return 403.
 
 The two views of another member's data: their customer-group list (``GET /api/v1/group-chats?
-owner_id=``) and the tags they put on their customers (``GET /api/v1/members/{id}/customer-tags``),
-both through ``permission.service.require_members_visible`` and ``audit_member_view``."""
+owner_id=``, or ``owner_userid=`` as the console's owner filter asks) and the tags they put on their
+customers (``GET /api/v1/members/{id}/customer-tags``), both through
+``permission.service.require_members_visible`` and ``audit_member_view``."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.routing import make_router
 from huike.external_contact.models import ContactTag, ExternalContact, FollowRelation
+from huike.group_chat.models import GroupChat
 from huike.member.models import Member
 from huike.permission.catalog import MODULES
 from huike.permission.deps import MaterialsManage
@@ -106,6 +108,101 @@ async def test_r_adm_1_one_admin_view_writes_one_f4_row(
     # the next page of the same view is not another view
     await logged_in.get("/api/v1/group-chats", params={"owner_id": str(target), "cursor": "x"})
     assert await session.scalar(select(func.count()).select_from(AuditEvent)) == (before or 0) + 1
+
+
+async def own_groups(session: AsyncSession, tenant_id: uuid.UUID, member_id: uuid.UUID, n: int) -> str:
+    """``n`` customer groups the member owns; their WeCom UserID."""
+    userid = str(await session.scalar(select(Member.wecom_userid).where(Member.id == member_id)))
+    for i in range(n):
+        session.add(
+            GroupChat(
+                tenant_id=tenant_id,
+                chat_id=f"wr{uuid.uuid4().hex}",
+                name=f"客户群{i}",
+                owner_userid=userid,
+                wecom_created_at=datetime(2026, 2, 1, tzinfo=UTC) + timedelta(days=i),
+                member_count=i + 1,
+            )
+        )
+    await session.flush()
+    return userid
+
+
+async def test_r_adm_1_the_consoles_owner_filter_writes_one_f4_row_per_view(
+    app: FastAPI, session: AsyncSession, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    """The console's owner filter asks by UserID (``owner_userid``): one row for the first page of
+    another member's groups, none for the next pages, none for one's own groups."""
+    tenant_id, foreign_tenant = tenant.id, other_tenant.id
+    admin_member, admin_user = await member(session, tenant_id, account_role="admin")
+    assert admin_user is not None
+    target, _ = await member(session, tenant_id)
+    theirs = await own_groups(session, tenant_id, target, 3)
+    mine = await own_groups(session, tenant_id, admin_member, 1)
+    foreign, _ = await member(session, foreign_tenant)
+    foreign_userid = await own_groups(session, foreign_tenant, foreign, 1)
+
+    async with await login(app, session, tenant_id, admin_user) as client:
+
+        async def groups(**params: Any) -> dict[str, Any]:
+            response = await client.get("/api/v1/group-chats", params=params)
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            return body
+
+        first = await groups(owner_userid=theirs, limit=2)
+        assert first["total"] == 3
+        assert {g["owner"]["member_id"] for g in first["items"]} == {str(target)}
+        rows = await audit_rows(session, tenant_id)
+        assert [(r.action, r.object_type, r.object_id, r.details) for r in rows] == [
+            ("member.groups_viewed", "member", str(target), {"members": [str(target)]})
+        ]
+        # the next page is the same view
+        following = await groups(owner_userid=theirs, limit=2, cursor=first["next_cursor"])
+        assert len(following["items"]) == 1
+        assert len(await audit_rows(session, tenant_id)) == 1
+        # one's own groups: no row; one's own and another's: one row naming the other only
+        assert (await groups(owner_userid=mine))["total"] == 1
+        assert len(await audit_rows(session, tenant_id)) == 1
+        both = await groups(owner_userid=[mine, theirs])
+        assert both["total"] == 4
+        rows = await audit_rows(session, tenant_id)
+        assert len(rows) == 2
+        assert rows[-1].details == {"members": [str(target)]}
+        # by member id and by UserID at once: one view, one row
+        await groups(owner_userid=theirs, owner_id=str(target))
+        assert len(await audit_rows(session, tenant_id)) == 3
+        # another tenant's member, or an owner who is nobody in the directory: nothing to show or audit
+        assert (await groups(owner_userid=foreign_userid))["items"] == []
+        assert (await groups(owner_userid="no-such-member"))["items"] == []
+    assert len(await audit_rows(session, tenant_id)) == 3
+    assert await audit_rows(session, foreign_tenant) == []
+
+
+async def test_r_adm_1_the_owner_filter_by_userid_outside_ones_scope_is_403(
+    app: FastAPI, session: AsyncSession, tenant: Tenant
+) -> None:
+    """Like ``owner_id``: under a narrower scope, another member's UserID (or one that is no member) is
+    refused, not answered with an empty page; one's own groups are listed, unaudited."""
+    tenant_id = tenant.id
+    other, _ = await member(session, tenant_id)
+    theirs = await own_groups(session, tenant_id, other, 2)
+    own, user_id = await member(session, tenant_id, account_role="member")  # scope: self
+    assert user_id is not None
+    mine = await own_groups(session, tenant_id, own, 1)
+    async with await login(app, session, tenant_id, user_id) as client:
+        refused = await client.get("/api/v1/group-chats", params={"owner_userid": theirs})
+        mixed = await client.get("/api/v1/group-chats", params={"owner_userid": [mine, theirs]})
+        nobody = await client.get("/api/v1/group-chats", params={"owner_userid": "no-such-member"})
+        listed = await client.get("/api/v1/group-chats", params={"owner_userid": mine})
+    for response in (refused, mixed, nobody):
+        assert (response.status_code, response.json()["error"]["code"]) == (
+            403,
+            "permission.member_outside_scope",
+        )
+    assert listed.status_code == 200
+    assert [g["owner"]["userid"] for g in listed.json()["items"]] == [mine]
+    assert await audit_rows(session, tenant_id) == []
 
 
 async def test_r_adm_1_after_marketing_is_removed_the_marketing_endpoints_are_403(

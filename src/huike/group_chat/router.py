@@ -48,10 +48,12 @@ async def sync(session: SessionDep, ctx: CurrentTenant, body: GroupChatSyncIn | 
 
 
 def _audited_view(request: Request) -> bool:
-    """The one list request that may write: the first page filtered by member (``owner_id``), which
-    audits a view of another member's group list (R-ADM-1, :func:`service.list_groups`). Every other
-    list request reads only, so it never waits for SQLite's write lock while a sync writes (ADR 0010)."""
-    return "owner_id" in request.query_params and "cursor" not in request.query_params
+    """The one list request that may write: the first page filtered by owner (``owner_id`` or
+    ``owner_userid``), which audits a view of another member's group list (R-ADM-1,
+    :func:`service.list_groups`). Every other list request reads only, so it never waits for SQLite's
+    write lock while a sync writes (ADR 0010)."""
+    query = request.query_params
+    return ("owner_id" in query or "owner_userid" in query) and "cursor" not in query
 
 
 @router.get("", response_model=GroupChatPage, responses=error_responses(400, 403))
@@ -73,7 +75,9 @@ async def list_groups(
     """Groups newest first. ``owner_id`` (repeatable): groups of these members; ``owner_userid``
     (repeatable): of these owners' UserIDs (e.g. owners who left); ``tag_id`` (repeatable): groups
     with any of these local tags; ``created_from`` ≤ creation < ``created_to``; ``status``
-    (repeatable); ``sort``: by creation time or size. ``total`` counts every match."""
+    (repeatable); ``sort``: by creation time or size. ``total`` counts every match. Filtering by
+    owner (either way) asks for members' group lists: 403 outside the caller's data scope, and the
+    first page of another member's list is audited (R-ADM-1)."""
     return await service.list_groups(
         session,
         ctx,

@@ -846,6 +846,36 @@ def _read_group(group: GroupChat, owner: OwnerRef, tags: list[GroupChatTagRef]) 
     )
 
 
+async def _viewed_owners(
+    session: AsyncSession,
+    ctx: TenantContext,
+    scope: Any,
+    owner_ids: Sequence[uuid.UUID],
+    owner_userids: Sequence[str],
+    *,
+    audit: bool,
+) -> list[str]:
+    """The UserIDs of a group list filtered by owner: another member's group list (R-ADM-1), asked for
+    by member id or by UserID (the console's owner filter) alike. The members must be in the caller's
+    data scope (403 ``permission.member_outside_scope``); under a narrower scope so must every UserID
+    (one that is no member of the tenant is outside it, like a missing member id). ``audit``: the first
+    page is the view, one F4 row naming the other members (the next pages are the same view). Only
+    these requests get a write session (``router._audited_view``): every other list request reads only.
+    """
+    from huike.permission import service as permission_service
+    from huike.permission.errors import MemberOutsideScope
+
+    lookup = MemberLookup(session, ctx)
+    by_userid = await lookup.by_userids(owner_userids)
+    if scope is not None and set(owner_userids) - set(by_userid):
+        raise MemberOutsideScope()
+    members = [*owner_ids, *(member.id for member in by_userid.values())]
+    await permission_service.require_members_visible(session, ctx, members)
+    if audit:
+        await permission_service.audit_member_view(session, ctx, members, "groups")
+    return [*(await lookup.userids_of(list(owner_ids))), *owner_userids]
+
+
 async def list_groups(
     session: AsyncSession,
     ctx: TenantContext,
@@ -868,17 +898,11 @@ async def list_groups(
         raise InvalidRange()
     await warm_keys(session, ctx.tenant_id)
     scope = await owner_scope(session, ctx)
-    if owner_ids:  # another member's group list (R-ADM-1): within the data scope, and audited once
-        from huike.permission import service as permission_service
-
-        await permission_service.require_members_visible(session, ctx, owner_ids)
-        # the first page is the view; the next pages are the same view. Only these requests get a
-        # write session (router._audited_view): every other list request reads only
-        if cursor is None:
-            await permission_service.audit_member_view(session, ctx, owner_ids, "groups")
-    owners = await MemberLookup(session, ctx).userids_of(list(owner_ids)) if owner_ids else None
-    if owner_userids:
-        owners = [*(owners or []), *owner_userids]
+    owners: list[str] | None = None
+    if owner_ids or owner_userids:
+        owners = await _viewed_owners(
+            session, ctx, scope, owner_ids or [], owner_userids or [], audit=cursor is None
+        )
     repository = GroupChatRepository(session, ctx)
     statement = repository.filtered(
         scope,

@@ -1,6 +1,6 @@
 import createClient, { type Middleware } from 'openapi-fetch'
 import type { components, paths } from './schema'
-import { ApiError, isErrorEnvelope } from './errors'
+import { ApiError, CONSOLE_NOT_ALLOWED, isErrorEnvelope } from './errors'
 import { currentLocale } from '@/i18n'
 import { csrfHeaders } from './csrf'
 import { policyRequired, unauthorized } from './events'
@@ -29,10 +29,12 @@ const csrfMiddleware: Middleware = {
 /** Paths whose 401 is an answer for the form (wrong password…), not "the session is over". */
 const AUTH_FORM_PREFIX = '/api/v1/auth/'
 
-/** Raises the shell's signals: 401 → login; 403 policy gate → the acceptance dialog. */
+/** Raises the shell's signals: 401 or the console app taken away → login; 403 policy gate → the
+ * acceptance dialog. */
 function signal(error: ApiError, url: string): void {
   const path = new URL(url, window.location.origin).pathname
-  if (error.status === 401 && !path.startsWith(AUTH_FORM_PREFIX)) unauthorized.emit()
+  if (error.status === 401 && !path.startsWith(AUTH_FORM_PREFIX)) unauthorized.emit('session_ended')
+  if (error.status === 403 && error.code === CONSOLE_NOT_ALLOWED) unauthorized.emit('console_not_allowed')
   if (error.status === 403 && error.code === 'privacy.policy_acceptance_required') {
     const version = typeof error.details.version === 'string' ? error.details.version : ''
     const effective = typeof error.details.effective_date === 'string' ? error.details.effective_date : undefined

@@ -15,6 +15,15 @@ export class ApiError extends Error {
   }
 }
 
+/** Every tenant request of a session whose role lost the web console app answers this (403): the
+ * console signs the user out and says why on the login page. */
+export const CONSOLE_NOT_ALLOWED = 'permission.console_not_allowed'
+
+/** An error the shell answers by itself (signing out), so the page that met it shows nothing. */
+export function signsOut(err: unknown): boolean {
+  return err instanceof ApiError && err.status === 403 && err.code === CONSOLE_NOT_ALLOWED
+}
+
 interface ErrorEnvelope {
   error: { code: string; message: string; details?: Record<string, unknown> }
 }

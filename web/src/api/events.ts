@@ -22,7 +22,14 @@ function channel<T>() {
   }
 }
 
-/** A call needing a session answered 401: the session is over. */
-export const unauthorized = channel<void>()
+/**
+ * Why the console signs the user out by itself: a call needing a session answered 401 (the session is
+ * over), or 403 `permission.console_not_allowed` (the user's role no longer has the web console app;
+ * the session still lets them log out).
+ */
+export type SignOutReason = 'session_ended' | 'console_not_allowed'
+
+/** The user is signed out (see `SignOutReason`): the session store forgets them, the router goes to login. */
+export const unauthorized = channel<SignOutReason>()
 /** A call answered 403 `privacy.policy_acceptance_required`. */
 export const policyRequired = channel<PolicyRequired>()

@@ -857,7 +857,9 @@ export interface paths {
          * @description Groups newest first. ``owner_id`` (repeatable): groups of these members; ``owner_userid``
          *     (repeatable): of these owners' UserIDs (e.g. owners who left); ``tag_id`` (repeatable): groups
          *     with any of these local tags; ``created_from`` ≤ creation < ``created_to``; ``status``
-         *     (repeatable); ``sort``: by creation time or size. ``total`` counts every match.
+         *     (repeatable); ``sort``: by creation time or size. ``total`` counts every match. Filtering by
+         *     owner (either way) asks for members' group lists: 403 outside the caller's data scope, and the
+         *     first page of another member's list is audited (R-ADM-1).
          */
         get: operations["group_chats:list_groups"];
         put?: never;

@@ -160,6 +160,9 @@ const en: Messages = {
     loginLink: 'Log in',
     forgotLink: 'Forgot password?',
     loggedOut: 'You have logged out',
+    signedOut: {
+      consoleNotAllowed: 'Your role no longer includes the Web console app, so you have been logged out. Ask your company\'s admin to grant it, then log in again.',
+    },
     login: {
       title: 'Log in to Huike',
       submit: 'Log in',

@@ -161,6 +161,9 @@ const zhCN = {
     loginLink: '去登录',
     forgotLink: '忘记密码？',
     loggedOut: '已退出登录',
+    signedOut: {
+      consoleNotAllowed: '您的角色已没有“Web 管理后台”应用权限，已为您退出登录。如需继续使用，请联系企业管理员开通后重新登录。',
+    },
     login: {
       title: '登录汇客',
       submit: '登录',

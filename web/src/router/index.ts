@@ -34,7 +34,9 @@ export function installAuthGuard(pinia: Pinia): void {
     }
     return session.loggedIn ? true : loginFor(to)
   })
-  // Any API call answering 401 means the session ended (expired, revoked elsewhere).
+  // Any API call answering 401 means the session ended (expired, revoked elsewhere); one answering 403
+  // permission.console_not_allowed means the role lost the console (the session store signs out and
+  // the login page says why). Either way: to the login page, back to this page after logging in.
   unauthorized.on(() => {
     const current = router.currentRoute.value
     if (!current.meta.public) void router.replace(loginFor(current))

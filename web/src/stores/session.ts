@@ -1,7 +1,7 @@
 import { computed, ref } from 'vue'
 import { defineStore } from 'pinia'
 import { api, ApiError, type GetResponse } from '@/api/client'
-import { policyRequired, unauthorized, type PolicyRequired } from '@/api/events'
+import { policyRequired, unauthorized, type PolicyRequired, type SignOutReason } from '@/api/events'
 
 export type Me = GetResponse<'/api/v1/auth/me'>
 
@@ -16,7 +16,10 @@ export const useSessionStore = defineStore('session', () => {
   const loaded = ref(false)
   /** A policy version the user must accept before other routes answer. */
   const policy = ref<PolicyRequired | null>(null)
+  /** Why the console last signed the user out by itself (the login page says so); null once they log in. */
+  const signedOut = ref<SignOutReason | null>(null)
   let pending: Promise<Me | null> | null = null
+  let leaving: Promise<void> | null = null
 
   const loggedIn = computed(() => me.value !== null)
   /** The user's permission codes (function and app permissions); null when not signed in. */
@@ -32,6 +35,7 @@ export const useSessionStore = defineStore('session', () => {
   function set(value: Me | null): void {
     me.value = value
     loaded.value = true
+    if (value) signedOut.value = null
     const required = value?.policy_acceptance_required
     policy.value = required ? { version: required } : null
   }
@@ -81,12 +85,46 @@ export const useSessionStore = defineStore('session', () => {
     }
   }
 
-  unauthorized.on(() => {
-    if (loaded.value) clear()
+  /** The role lost the console app: forget the user at once (the login page must not find them), then
+   * end the session on the server, which still answers logout. Refusals of requests in flight at the
+   * same time end it once. */
+  function leave(): void {
+    clear()
+    leaving ??= logout()
+      .catch(() => undefined) // gone already: nothing left to end
+      .finally(() => {
+        leaving = null
+      })
+  }
+
+  unauthorized.on((reason) => {
+    if (reason === 'console_not_allowed') {
+      signedOut.value = reason
+      leave()
+    } else if (loaded.value) {
+      // a late 401 of a request sent before the sign-out keeps the reason already given
+      if (me.value) signedOut.value = reason
+      clear()
+    }
   })
   policyRequired.on((value) => {
     policy.value = value
   })
 
-  return { me, loaded, loggedIn, policy, permissions, role, can, set, load, reload, ensureLoaded, clear, logout }
+  return {
+    me,
+    loaded,
+    loggedIn,
+    policy,
+    signedOut,
+    permissions,
+    role,
+    can,
+    set,
+    load,
+    reload,
+    ensureLoaded,
+    clear,
+    logout,
+  }
 })
