@@ -28,12 +28,36 @@ def _configure(connection: Connection) -> None:
     )
 
 
+def _sqlite_foreign_keys(connection: Connection, *, on: bool) -> None:
+    """Outside a transaction (SQLite ignores the pragma inside one), on the driver's connection."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    finally:
+        cursor.close()
+
+
 def _run_sync(connection: Connection) -> None:
-    _configure(connection)
-    with context.begin_transaction():
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("SET lock_timeout = '5s'")
-        context.run_migrations()
+    # SQLite's batch mode re-creates a table (new table, copy, DROP the old one, rename). With foreign
+    # keys on, that DROP deletes the old rows first and cascades: every row referencing the table (a
+    # customer's tag links, when the follow relations are re-created) would be lost. So the keys are
+    # off while migrating, and checked in full before the transaction commits.
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        _sqlite_foreign_keys(connection, on=False)
+    try:
+        _configure(connection)
+        with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET lock_timeout = '5s'")
+            context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration broke {len(broken)} foreign keys, e.g. {broken[:3]}")
+    finally:
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=True)
 
 
 async def _run_async() -> None:
