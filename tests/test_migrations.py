@@ -46,3 +46,61 @@ async def test_upgrade_downgrade_upgrade_matches_the_models(tmp_path: Path) -> N
         await engine.dispose()
     assert set(Base.metadata.tables) <= tables
     assert differences == []
+
+
+BEFORE_CONTACT_ADDED_AT = "acd69882db53"  # the revision before contact_added_at was added
+
+
+def test_sqlite_batch_migrations_keep_the_rows_that_reference_a_recreated_table(tmp_path: Path) -> None:
+    """SQLite's batch mode re-creates ``external_contact_follows``; with foreign keys on, dropping the
+    old table would cascade to every tag link of every customer. The links survive, filled in."""
+    import sqlite3
+    import uuid
+
+    config = alembic_config(f"sqlite+aiosqlite:///{tmp_path / 'migrate.db'}")
+    command.upgrade(config, BEFORE_CONTACT_ADDED_AT)
+    db = sqlite3.connect(tmp_path / "migrate.db")
+
+    def insert(table: str, **values: object) -> None:
+        for _, name, kind, not_null, default, primary in db.execute(f"PRAGMA table_info({table})"):
+            if not_null and default is None and not primary and name not in values:
+                values[name] = 0 if kind.upper() in ("INTEGER", "BOOLEAN", "SMALLINT", "BIGINT") else "x"
+        names = ", ".join(values)
+        db.execute(
+            f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(values))})", list(values.values())
+        )
+
+    tenant, group, tag, contact, follow = (uuid.uuid4().hex for _ in range(5))
+    insert("tenants", id=tenant)
+    insert("tag_groups", id=group, tenant_id=tenant)
+    insert("tags", id=tag, tenant_id=tenant, group_id=group)
+    insert(
+        "external_contacts",
+        id=contact,
+        tenant_id=tenant,
+        external_userid="wm1",
+        added_at="2024-05-06 07:08:09.000000",
+    )
+    insert("external_contact_follows", id=follow, tenant_id=tenant, contact_id=contact, member_userid="u1")
+    insert(
+        "external_contact_tags",
+        id=uuid.uuid4().hex,
+        tenant_id=tenant,
+        contact_id=contact,
+        follow_id=follow,
+        tag_id=tag,
+    )
+    db.commit()
+    db.close()
+
+    command.upgrade(config, "head")
+    db = sqlite3.connect(tmp_path / "migrate.db")
+    try:
+        assert db.execute("SELECT tag_id, contact_added_at FROM external_contact_tags").fetchall() == [
+            (tag, "2024-05-06 07:08:09.000000")
+        ]
+        assert db.execute("SELECT contact_added_at FROM external_contact_follows").fetchall() == [
+            ("2024-05-06 07:08:09.000000",)
+        ]
+    finally:
+        db.close()

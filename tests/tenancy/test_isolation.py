@@ -124,13 +124,16 @@ async def external_contact_of(session: AsyncSession, tenant: Tenant) -> uuid.UUI
 
 
 async def follow_relation_of(session: AsyncSession, tenant: Tenant) -> uuid.UUID:
-    from huike.external_contact.models import FollowRelation
+    from huike.external_contact.models import ExternalContact, FollowRelation
 
+    contact = await session.get(ExternalContact, await external_contact_of(session, tenant))
+    assert contact is not None
     relation = FollowRelation(
         tenant_id=tenant.id,
-        contact_id=await external_contact_of(session, tenant),
+        contact_id=contact.id,
         member_userid="iso-member",
-        added_at=datetime.now(UTC),
+        added_at=contact.added_at,
+        contact_added_at=contact.added_at,
     )
     session.add(relation)
     await session.flush()

@@ -175,7 +175,14 @@ class FollowRelation(TenantScoped, Base):
     __tablename__ = "external_contact_follows"
     __table_args__ = (
         UniqueConstraint("tenant_id", "contact_id", "member_userid"),
-        Index("ix_external_contact_follows_member", "tenant_id", "member_id", "status", "contact_id"),
+        # the list's order after the member: a member's customers stream out newest first
+        Index(
+            "ix_external_contact_follows_member_added",
+            "tenant_id",
+            "member_id",
+            "contact_added_at",
+            "contact_id",
+        ),
         Index("ix_external_contact_follows_state", "tenant_id", "state", "contact_id"),
         Index("ix_external_contact_follows_add_way", "tenant_id", "add_way", "contact_id"),
         Index("ix_external_contact_follows_userid", "tenant_id", "member_userid"),
@@ -218,6 +225,12 @@ class FollowRelation(TenantScoped, Base):
         ),
     )
     added_at: Mapped[datetime] = mapped_column(info=describe("system.timestamp", notes="createtime"))
+    contact_added_at: Mapped[datetime] = mapped_column(
+        info=describe(
+            "system.timestamp",
+            notes="the customer's added_at repeated (the list's order on the member filter's index)",
+        )
+    )
     status: Mapped[str] = mapped_column(
         String(24), default=RelationStatus.active, info=describe("system.status")
     )
@@ -259,12 +272,14 @@ class RemarkMobile(TenantScoped, Base):
 
 
 class ContactTag(TenantScoped, Base):
-    """A corp tag on a follow relation (the contact id repeated for the list's tag filters)."""
+    """A corp tag on a follow relation (the contact id and its ``added_at`` repeated for the list's
+    tag filters: a tag's customers stream out of ``ix_external_contact_tags_tag_added`` in the list's
+    order)."""
 
     __tablename__ = "external_contact_tags"
     __table_args__ = (
         UniqueConstraint("tenant_id", "follow_id", "tag_id"),
-        Index("ix_external_contact_tags_tag", "tenant_id", "tag_id", "contact_id"),
+        Index("ix_external_contact_tags_tag_added", "tenant_id", "tag_id", "contact_added_at", "contact_id"),
         # tag_id too: the list probes a customer's tags in its own order from this index alone
         Index("ix_external_contact_tags_contact", "tenant_id", "contact_id", "tag_id"),
     )
@@ -279,6 +294,9 @@ class ContactTag(TenantScoped, Base):
     )
     tag_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("tags.id", ondelete="CASCADE"), info=describe("customer_data.external_contact.tag")
+    )
+    contact_added_at: Mapped[datetime] = mapped_column(
+        info=describe("system.timestamp", notes="the customer's added_at repeated (the list's order)")
     )
 
 

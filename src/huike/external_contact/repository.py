@@ -8,16 +8,29 @@ those domains is written from here.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, delete, func, select, update
+from sqlalchemy import Select, Table, delete, func, select, union, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from huike.core.repository import TenantRepository
 from huike.core.tasks import Job, JobStatus
 from huike.core.tenancy import TenantContext
-from huike.external_contact.filters import SORT_COLUMNS, Resolved, after, clauses, leads, row_clauses
+from huike.external_contact.filters import (
+    SORT_COLUMNS,
+    Resolved,
+    Stream,
+    after,
+    clauses,
+    keyset,
+    leads,
+    probes,
+    row_clauses,
+    streams,
+    until,
+)
 from huike.external_contact.models import (
     Alert,
     BulkTagOperation,
@@ -60,6 +73,12 @@ class ContactRepository(TenantRepository[ExternalContact]):
     # full costs about 50 × total / n probes: the two meet near n ≈ √(50 × total), ~7,000 for
     # 1,000,000 customers (docs/benchmarks.md, "List at 1,000,000 customers")
     LEAD = 10_000
+    # a tag or member filter over at most this many tags or members can be walked in the added_at
+    # order: one ordered run of its index per tag or member, merged (see filters.Stream)
+    RUNS = 32
+    # of several such filters the page walks the sparsest near the cursor: the one whose PICK-th
+    # customer from there lies furthest back
+    PICK = 500
 
     async def by_external_userids(self, external_userids: Iterable[str]) -> dict[str, ExternalContact]:
         wanted = list(set(external_userids))
@@ -94,29 +113,22 @@ class ContactRepository(TenantRepository[ExternalContact]):
         """Up to ``limit`` customers after ``cursor``. With filters on relations, tags, keywords or
         groups: when one of them admits fewer than :attr:`LEAD` customers (counted on its own index,
         each count stopping there), the page starts from those candidates — looked up by id, probed
-        for the other filters, sorted. Otherwise the next :attr:`WINDOW` customers in the list's
-        order are probed first, then the 4 × :attr:`WINDOW` after them (bounded walks, reading ids
-        from the order's index alone, that fill the page when the filters are common); only when
-        those hold fewer than ``limit`` matches are all the remaining matches gathered (the filters
-        together are then selective, and their indexes lead) and the page completed from them."""
-        column = SORT_COLUMNS[sort]
-        rows = row_clauses(filters)
-        if sort != "added_at":
-            rows.append(column.is_not(None))
-        if cursor is not None:
-            rows.append(after(cursor[0], cursor[1], descending=descending, sort=sort))
-        order = (column.desc(), ExternalContact.id.desc()) if descending else (column, ExternalContact.id)
-        probes = clauses(filters)[len(row_clauses(filters)) :]
-
-        def walk(*bounds: Any, wanted: int) -> Any:
-            # the walk reads ids from the order's index alone (no row fetched for customers the
-            # probes reject), then the rows of the page
-            ids = select(ExternalContact.id).where(*rows, *bounds, *probes).order_by(*order).limit(wanted)
-            return select(ExternalContact).where(ExternalContact.id.in_(ids)).order_by(*order)
-
+        for the other filters, sorted. Otherwise, in the ``added_at`` order with a tag or member
+        filter (of at most :attr:`RUNS` tags or members), the page walks that filter's index, which
+        yields its customers in the list's order (:meth:`_streamed`). Otherwise the next
+        :attr:`WINDOW` customers in the list's order are probed first, then the 4 × :attr:`WINDOW`
+        after them (bounded walks, reading ids from the order's index alone, that fill the page when
+        the filters are common); only when those hold fewer than ``limit`` matches are all the
+        remaining matches gathered (the filters together are then selective, and their indexes
+        lead) and the page completed from them."""
+        rows, order, probes = self._walk_parts(filters, cursor=cursor, descending=descending, sort=sort)
         if not probes:
-            return (await self.session.execute(walk(wanted=limit))).scalars().all()
-        lead = await self._narrowest(filters)
+            ids = select(ExternalContact.id).where(*rows).order_by(*order).limit(limit)
+            statement = select(ExternalContact).where(ExternalContact.id.in_(ids)).order_by(*order)
+            return (await self.session.execute(statement)).scalars().all()
+        every = streams(filters)
+        walkable = {i for i, s in enumerate(every) if sort == "added_at" and 0 < len(s.values) <= self.RUNS}
+        lead = await self._narrowest(filters, walkable)
         if lead is not None:  # few candidates: look them up by id, probe the other filters, sort
             matched = lead.cte("matched").prefix_with("MATERIALIZED")
             statement = (
@@ -126,9 +138,53 @@ class ContactRepository(TenantRepository[ExternalContact]):
                 .limit(limit)
             )
             return (await self.session.execute(statement)).scalars().all()
-        found: list[ExternalContact] = []
-        start: list[Any] = []  # rows after the last window's edge
-        for size in (self.WINDOW, 4 * self.WINDOW):
+        if walkable:
+            chosen = [every[i] for i in sorted(walkable)]
+            return await self._streamed(filters, chosen, cursor=cursor, limit=limit, descending=descending)
+        return await self._windows(filters, cursor=cursor, limit=limit, descending=descending, sort=sort)
+
+    @staticmethod
+    def _walk_parts(
+        filters: Resolved, *, cursor: tuple[Any, uuid.UUID] | None, descending: bool, sort: str
+    ) -> tuple[list[Any], tuple[Any, Any], list[Any]]:
+        """The conditions on the customer's row (cursor included), the order, and the probes."""
+        column = SORT_COLUMNS[sort]
+        rows = row_clauses(filters)
+        if sort != "added_at":
+            rows.append(column.is_not(None))
+        if cursor is not None:
+            rows.append(after(cursor[0], cursor[1], descending=descending, sort=sort))
+        order = (column.desc(), ExternalContact.id.desc()) if descending else (column, ExternalContact.id)
+        return rows, order, clauses(filters)[len(row_clauses(filters)) :]
+
+    async def _windows(
+        self,
+        filters: Resolved,
+        *,
+        cursor: tuple[Any, uuid.UUID] | None,
+        limit: int,
+        descending: bool,
+        sort: str,
+        found: list[ExternalContact] | None = None,
+        start: list[Any] | None = None,
+    ) -> list[ExternalContact]:
+        """The next :attr:`WINDOW`, then 4 × :attr:`WINDOW` customers in the list's order, probed;
+        then (too few matches there) every match after them, gathered from the filters' indexes.
+        With ``start`` (rows before it were walked already, ``found`` their matches) no window is
+        walked: the matches after it are gathered."""
+        column = SORT_COLUMNS[sort]
+        rows, order, probes = self._walk_parts(filters, cursor=cursor, descending=descending, sort=sort)
+
+        def walk(*bounds: Any, wanted: int) -> Any:
+            # the walk reads ids from the order's index alone (no row fetched for customers the
+            # probes reject), then the rows of the page
+            ids = select(ExternalContact.id).where(*rows, *bounds, *probes).order_by(*order).limit(wanted)
+            return select(ExternalContact).where(ExternalContact.id.in_(ids)).order_by(*order)
+
+        found = [] if found is None else found
+        sizes = (self.WINDOW, 4 * self.WINDOW) if start is None else ()
+        start = [] if start is None else start  # rows after the last window's edge
+        for size in sizes:
             # the window: up to the size-th customer from here in the list's order (a keyset bound)
             edge: Any = (
                 await self.session.execute(
@@ -142,7 +198,7 @@ class ContactRepository(TenantRepository[ExternalContact]):
             if edge is None:  # fewer customers than that left: the walk is short
                 found += (await self.session.execute(walk(*start, wanted=limit - len(found)))).scalars()
                 return found
-            inside = ~after(edge[0], edge[1], descending=descending, sort=sort)
+            inside = until(edge[0], edge[1], descending=descending, sort=sort)
             found += (await self.session.execute(walk(*start, inside, wanted=limit - len(found)))).scalars()
             if len(found) >= limit:
                 return found
@@ -162,11 +218,135 @@ class ContactRepository(TenantRepository[ExternalContact]):
         found += (await self.session.execute(statement)).scalars()
         return found
 
-    async def _narrowest(self, filters: Resolved) -> Select[Any] | None:
+    async def _streamed(
+        self,
+        filters: Resolved,
+        candidates: Sequence[Stream],
+        *,
+        cursor: tuple[Any, uuid.UUID] | None,
+        limit: int,
+        descending: bool,
+    ) -> list[ExternalContact]:
+        """A page in the ``added_at`` order walked along one filter's index (a :class:`Stream`):
+        its customers come out in the list's order — one ordered run per tag or member, merged —
+        and the other filters are probed on each (:func:`filters.probes`); the page is the first
+        ``limit`` that pass, so a walk reads about ``limit`` entries when the filters together are
+        common and stops at the window's edge when they are not.
+
+        The walked filter is the sparsest here: of the candidates, the one whose :attr:`PICK`-th
+        customer from the cursor lies furthest back (one statement reads that edge of each). With
+        no other filter to match, its first ``limit`` customers are the page. Otherwise the walk
+        stays inside the window of its next :attr:`WINDOW` customers (their edge read first); when
+        those hold fewer than ``limit`` matches, the next 4 × :attr:`WINDOW` are walked, then the
+        remaining matches are gathered as :meth:`_windows` does."""
+        sqlite = self.session.get_bind().dialect.name == "sqlite"
+
+        def sort_of(added: Any, contact: Any) -> tuple[Any, Any]:
+            return (added.desc(), contact.desc()) if descending else (added, contact)
+
+        def runs(stream: Stream, bounds: Sequence[Any], *, probed: bool) -> list[Select[Any]]:
+            link = aliased(stream.model, name="walked")
+            value = getattr(link, stream.by)
+            added, contact = link.contact_added_at, link.contact_id
+            where = [link.tenant_id == filters.tenant_id]
+            if filters.added_from is not None:
+                where.append(added >= filters.added_from)
+            if filters.added_to is not None:
+                where.append(added < filters.added_to)
+            if cursor is not None:
+                where.append(keyset(added, contact, cursor[0], cursor[1], descending=descending))
+            where += [bound(added) for bound in bounds]
+            if probed:
+                where += probes(stream.rest, contact, added)
+            run: Any = select(added.label("added"), contact.label("contact_id")).where(*where)
+            return [run.where(value == v) for v in stream.values]
+
+        def ordered(parts: list[Select[Any]], *, distinct: bool, limit: int, offset: int = 0) -> Any:
+            if len(parts) == 1:
+                merged: Any = parts[0].distinct() if distinct else parts[0]
+                columns = merged.selected_columns
+            elif sqlite:  # a compound's ORDER BY merges its ordered runs (MERGE in the plan)
+                merged = union(*parts) if distinct else union_all(*parts)
+                columns = merged.selected_columns
+            else:  # PostgreSQL merges ordered, limited runs (Merge Append; not a flattened UNION ALL)
+                each = [(p.distinct() if distinct else p) for p in parts]
+                each = [
+                    p.order_by(*sort_of(p.selected_columns.added, p.selected_columns.contact_id)).limit(
+                        limit + offset
+                    )
+                    for p in each
+                ]
+                runs_ = union_all(*each).subquery("runs")
+                merged = select(runs_.c.added, runs_.c.contact_id)
+                merged = merged.distinct() if distinct else merged
+                columns = runs_.c
+            merged = merged.order_by(*sort_of(columns.added, columns.contact_id)).limit(limit)
+            return merged.offset(offset) if offset else merged
+
+        def nth(streams_: Sequence[Stream], n: int, bounds: Sequence[Any]) -> Any:
+            """The time of each stream's n-th customer from here (None: it has fewer)."""
+            edges = [
+                select(
+                    ordered(runs(s, bounds, probed=False), distinct=False, limit=1, offset=n - 1)
+                    .subquery()
+                    .c.added
+                ).scalar_subquery()
+                for s in streams_
+            ]
+            return self.session.execute(select(*edges))
+
+        driver = candidates[0]
+        if len(candidates) > 1:  # the sparsest here: its PICK-th customer lies furthest from the cursor
+            driver = candidates[
+                _sparsest((await nth(candidates, self.PICK, [])).one(), descending=descending)
+            ]
+
+        async def walk(bounds: Sequence[Any], wanted: int) -> list[ExternalContact]:
+            ids = ordered(runs(driver, bounds, probed=True), distinct=True, limit=wanted)
+            page = ids.subquery("page")
+            statement = (
+                select(ExternalContact)
+                .where(ExternalContact.tenant_id == filters.tenant_id)
+                .where(ExternalContact.id.in_(select(page.c.contact_id)))
+                .order_by(*sort_of(ExternalContact.added_at, ExternalContact.id))
+            )
+            return list((await self.session.execute(statement)).scalars())
+
+        if not probes(driver.rest, ExternalContact.id, ExternalContact.added_at):
+            return await walk([], limit)  # nothing else to match: the first customers of the walk
+        found: list[ExternalContact] = []
+        bounds: list[Any] = []  # on the time alone: after the last window's edge
+        edge: Any = None
+        for size in (self.WINDOW, 4 * self.WINDOW):
+            edge = (await nth([driver], size, bounds)).scalar()
+            inside = []
+            if edge is not None:
+                inside = (
+                    [lambda added, e=edge: added >= e] if descending else [lambda added, e=edge: added <= e]
+                )
+            found += await walk([*bounds, *inside], limit - len(found))
+            if len(found) >= limit or edge is None:  # full, or the walked filter has no more
+                return found
+            bounds = [lambda added, e=edge: added < e] if descending else [lambda added, e=edge: added > e]
+        start = ExternalContact.added_at < edge if descending else ExternalContact.added_at > edge
+        return await self._windows(
+            filters,
+            cursor=cursor,
+            limit=limit,
+            descending=descending,
+            sort="added_at",
+            found=found,
+            start=[start],
+        )
+
+    async def _narrowest(self, filters: Resolved, walkable: Collection[int] = ()) -> Select[Any] | None:
         """The positive filter (see :func:`filters.leads`) admitting the fewest customers, if fewer
-        than :attr:`LEAD`; counted in one statement, each count stopping at :attr:`LEAD` rows."""
+        than :attr:`LEAD`; counted in one statement, each count stopping at :attr:`LEAD` rows.
+        ``walkable``: the positions of the leads the page can walk in order instead (they come
+        first, see :func:`filters.leads`): None when one of them is the narrowest, and nothing is
+        counted when every lead is one of them."""
         candidates = leads(filters)
-        if not candidates:
+        if not candidates or set(range(len(candidates))) <= set(walkable):
             return None
         capped = [
             select(func.count()).select_from(c.limit(self.LEAD).subquery()).scalar_subquery()
@@ -174,11 +354,24 @@ class ContactRepository(TenantRepository[ExternalContact]):
         ]
         sizes = (await self.session.execute(select(*capped))).one()
         size, best = min((int(n), i) for i, n in enumerate(sizes))
-        return candidates[best] if size < self.LEAD else None
+        return candidates[best] if size < self.LEAD and best not in walkable else None
 
     async def count(self, filters: Resolved) -> int:
         statement = select(func.count()).select_from(ExternalContact).where(*clauses(filters, lead=True))
         return int(await self.session.scalar(statement) or 0)
+
+
+def _sparsest(edges: Sequence[Any], *, descending: bool) -> int:
+    """Of runs whose window edges (the time of their n-th customer from the cursor, None when they
+    hold fewer) are ``edges``: the one that ends inside its window, else the one reaching furthest."""
+
+    def reach(i: int) -> tuple[int, float, int]:
+        if edges[i] is None:
+            return (0, 0.0, i)
+        seconds = float(edges[i].timestamp())
+        return (1, seconds if descending else -seconds, i)
+
+    return min(range(len(edges)), key=reach)
 
 
 class FollowRepository(TenantRepository[FollowRelation]):
@@ -291,6 +484,19 @@ class TagLinkRepository(TenantRepository[ContactTag]):
                     ContactTag.tag_id.in_(wanted),
                 )
             )
+
+    async def repeat_added_at(self, contact_id: uuid.UUID, added_at: Any) -> None:
+        """The customer's links carry its new ``added_at`` (``contact_added_at``)."""
+        await self.session.execute(
+            update(ContactTag)
+            .where(
+                ContactTag.tenant_id == self.ctx.tenant_id,
+                ContactTag.contact_id == contact_id,
+                ContactTag.contact_added_at != added_at,
+            )
+            .values(contact_added_at=added_at)
+            .execution_options(synchronize_session=False)
+        )
 
     async def usage(self) -> dict[uuid.UUID, int]:
         rows = await self.session.execute(

@@ -515,6 +515,7 @@ class Applier:
             tags = await run.tag_ids(session, ctx, wecom_tags)
         dirty: dict[uuid.UUID, bool] = {}  # contact id -> new (keywords to rebuild)
         touched: set[uuid.UUID] = set()  # contacts whose status may change
+        stored_added = {c.id: c.added_at for c in existing.values()}
         for found, follow in items:
             contact = existing.get(found.external_userid)
             new_contact = contact is None
@@ -573,6 +574,7 @@ class Applier:
         by_contact: dict[uuid.UUID, list[FollowRelation]] = {}
         for relation in by_key.values():
             by_contact.setdefault(relation.contact_id, []).append(relation)
+        await self._repeat_added_at(existing.values(), stored_added, by_key.values())
         for contact in existing.values():
             if contact.id in touched:
                 _set_status(
@@ -613,6 +615,25 @@ class Applier:
             await session.execute(insert(_table(ContactEvent)), self.events)
         self.rows = [*existing.values(), *by_key.values(), *self.children]
         return existing
+
+    async def _repeat_added_at(
+        self,
+        contacts: Iterable[ExternalContact],
+        stored: dict[uuid.UUID, datetime],
+        relations: Iterable[FollowRelation],
+    ) -> None:
+        """The customer's ``added_at`` repeated on its relations and tag links (``contact_added_at``,
+        the list's order on their indexes): on the new rows, and on the stored ones of a customer
+        whose ``added_at`` an earlier relation just moved back."""
+        added = {c.id: c.added_at for c in contacts}
+        for relation in relations:
+            if relation.contact_added_at != added[relation.contact_id]:
+                relation.contact_added_at = added[relation.contact_id]
+        for link in self.links:
+            link["contact_added_at"] = added[link["contact_id"]]
+        moved = [(i, when) for i, when in added.items() if i in stored and stored[i] != when]
+        for contact_id, when in moved:
+            await TagLinkRepository(self.session, self.ctx).repeat_added_at(contact_id, when)
 
     async def release(self) -> None:
         """Flush, then drop the rows of this batch from the session: a sync of a million customers
@@ -1542,7 +1563,11 @@ async def set_relation_tags(
         for tag_id in add:
             session.add(
                 ContactTag(
-                    tenant_id=ctx.tenant_id, follow_id=relation.id, contact_id=contact.id, tag_id=tag_id
+                    tenant_id=ctx.tenant_id,
+                    follow_id=relation.id,
+                    contact_id=contact.id,
+                    tag_id=tag_id,
+                    contact_added_at=contact.added_at,
                 )
             )
             session.add(
@@ -1683,7 +1708,11 @@ async def run_bulk_tag(
             for tag_id in add:
                 session.add(
                     ContactTag(
-                        tenant_id=tenant_id, follow_id=relation.id, contact_id=contact.id, tag_id=tag_id
+                        tenant_id=tenant_id,
+                        follow_id=relation.id,
+                        contact_id=contact.id,
+                        tag_id=tag_id,
+                        contact_added_at=contact.added_at,
                     )
                 )
                 session.add(
