@@ -119,3 +119,27 @@ class TestConsoleServing:
     async def test_no_escape_from_dist(self, console: httpx.AsyncClient) -> None:
         response = await console.get("/..%2F..%2Fetc%2Fpasswd")
         assert "root:" not in response.text
+
+
+async def test_the_long_running_server_takes_its_start_out_of_the_collectors_walks(tmp_path: Path) -> None:
+    """``huike run`` builds the app with ``freeze_heap``: what it loaded at start is no longer walked by
+    every full garbage collection (the list's slow tail); apps built for tests are not frozen."""
+    import gc
+
+    settings = Settings(
+        env="test",
+        data_dir=tmp_path,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'frozen.db'}",
+        web_dist=tmp_path,
+    )
+    ensure_master_key(settings)
+    gc.unfreeze()
+    try:
+        plain = create_app(settings)
+        async with plain.router.lifespan_context(plain):
+            assert gc.get_freeze_count() == 0
+        frozen = create_app(settings, freeze_heap=True)
+        async with frozen.router.lifespan_context(frozen):
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()

@@ -35,10 +35,12 @@ def create_app(
     database: Database | None = None,
     emulator: Any = None,
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+    freeze_heap: bool = False,
 ) -> FastAPI:
     """Build the app. ``run_scheduler`` (embedded mode) also runs the relay and periodic jobs in-process;
     ``emulator`` is the bundled WeCom emulator's ASGI app, mounted at ``/_wecom`` by ``huike run``;
-    ``background`` are coroutines started once the app is up (``huike run`` seeds the demo company)."""
+    ``background`` are coroutines started once the app is up (``huike run`` seeds the demo company);
+    ``freeze_heap`` (the long-running server) calls ``runtime.freeze_heap`` once it has started."""
     settings = settings or get_settings()
     configure_logging(settings)
     registry.load()
@@ -57,6 +59,8 @@ def create_app(
         )
         extras = [asyncio.create_task(work()) for work in background]
         log.info("app.started", mode=settings.mode, scheduler=run_scheduler)
+        if freeze_heap:
+            runtime.freeze_heap()
         try:
             yield
         finally:

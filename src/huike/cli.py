@@ -82,7 +82,7 @@ def run(
     console.print(f"[bold]汇客 Huike[/] ({settings.mode} mode) at [link]http://{host}:{port}[/]")
     background = [_seed_demo_when_listening(settings, host, port)] if emulator is not None and demo else []
     uvicorn.run(
-        create_app(settings, run_scheduler=True, emulator=emulator, background=background),
+        create_app(settings, run_scheduler=True, emulator=emulator, background=background, freeze_heap=True),
         host=host,
         port=port,
         log_level="warning",
@@ -146,7 +146,7 @@ def emulator(
 def _serve_app() -> object:
     from huike.app import create_app
 
-    return create_app(get_settings(), run_scheduler=False)
+    return create_app(get_settings(), run_scheduler=False, freeze_heap=True)
 
 
 @app.command()
@@ -195,6 +195,7 @@ def worker(
     async def main() -> None:
         # the same start as the web app: database, key ring, WeCom client, job runtime
         process = await runtime.start(settings, start_broker=False)
+        runtime.freeze_heap()
         try:
             await run_worker(process.broker, max_async_tasks=concurrency)
         finally:

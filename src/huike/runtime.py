@@ -3,6 +3,7 @@ and ``huike scheduler``: database, key ring, WeCom runtime, job runtime and brok
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -56,6 +57,16 @@ async def start(
         sessionmaker_scope(db.sessionmaker), read_scope=sessionmaker_scope(db.read_sessionmaker)
     )
     return Process(settings, db, jobs, broker, wecom, inbox, owns_db=database is None)
+
+
+def freeze_heap() -> None:
+    """Move what a process loaded at start (modules, the app, registries: ~170,000 objects) out of the
+    garbage collector's generations. A full collection otherwise walks them all — 60–110 ms in the
+    middle of whatever request triggered it, the slow tail of the customer list (docs/benchmarks.md).
+    Called once by the long-running commands (``huike run``, the scale-mode server, ``huike worker``),
+    not by tests, which build many apps in one process."""
+    gc.collect()
+    gc.freeze()
 
 
 async def stop(process: Process) -> None:
