@@ -56,6 +56,7 @@ class Resolved:
     mobile_terms: list[str] | None = None
     # customer-group membership, as the group domain's SQL (its tables are not read from here)
     in_group: ColumnElement[bool] | None = None
+    in_group_userids: Select[Any] | None = None  # "in this group": its members' ExternalUserIDs (a lead)
     contact_ids: list[uuid.UUID] = field(default_factory=list)
     visible_member_ids: Sequence[uuid.UUID] | None = None  # the data scope; None: everything
 
@@ -288,6 +289,12 @@ def leads(f: Resolved) -> list[Select[Any]]:
         found.append(
             select(KeywordToken.contact_id).where(
                 KeywordToken.tenant_id == t, KeywordToken.token.in_(sorted(set(group)))
+            )
+        )
+    if f.in_group_userids is not None:
+        found.append(
+            select(ExternalContact.id).where(
+                ExternalContact.tenant_id == t, ExternalContact.external_userid.in_(f.in_group_userids)
             )
         )
     if f.contact_ids:

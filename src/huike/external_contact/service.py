@@ -1175,6 +1175,11 @@ async def resolve(session: AsyncSession, ctx: TenantContext, filters: ContactFil
         visible_member_ids=await visible_member_ids(session, ctx),
     )
     resolved.in_group = await _group_clause(session, ctx, filters)
+    in_one_group = filters.group_membership in (None, GroupMembership.in_group)
+    if resolved.in_group is not None and filters.group_chat_id is not None and in_one_group:
+        from huike.group_chat import service as group_chat
+
+        resolved.in_group_userids = group_chat.customers_of_group(ctx, filters.group_chat_id)
     if filters.keyword:
         key = await _index_key(session, ctx, create=False)
         parts = query_grams(filters.keyword)

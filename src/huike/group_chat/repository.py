@@ -315,6 +315,17 @@ class GroupChatMemberRepository(TenantRepository[GroupChatMember]):
         return [(member, group) for member, group in (await self.session.execute(statement)).all()]
 
 
+def present_userids(tenant_id: uuid.UUID, group_chat_id: uuid.UUID) -> Select[Any]:
+    """The ExternalUserIDs of the group's present external members (a subquery; a group has at most a
+    few hundred, read from ``uq`` (tenant_id, group_chat_id, userid) or the group's index)."""
+    return select(GroupChatMember.userid).where(
+        GroupChatMember.tenant_id == tenant_id,
+        GroupChatMember.group_chat_id == group_chat_id,
+        GroupChatMember.member_type == MemberType.external,
+        GroupChatMember.left_at.is_(None),
+    )
+
+
 def present_clause(
     tenant_id: uuid.UUID, userid: ColumnExpressionArgument[str], group_chat_id: uuid.UUID | None
 ) -> ColumnElement[bool]:

@@ -61,7 +61,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import ColumnElement, ColumnExpressionArgument, delete, update
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, Select, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huike.core.db import insert_ignore, rowcount, utcnow
@@ -103,6 +103,7 @@ from huike.group_chat.repository import (
     SyncStateRepository,
     owner_scope,
     present_clause,
+    present_userids,
 )
 from huike.group_chat.schemas import (
     GroupBulkTags,
@@ -1109,6 +1110,13 @@ def customers_in_groups(
     """SQL: the customer whose ExternalUserID is ``external_userid`` is in the group now (in any group
     when ``group_chat_id`` is None). A correlated EXISTS for the customer list's filters."""
     return present_clause(ctx.tenant_id, external_userid, group_chat_id)
+
+
+def customers_of_group(ctx: TenantContext, group_chat_id: uuid.UUID) -> Select[Any]:
+    """SQL: the ExternalUserIDs of the group's present external members. The customer list starts from
+    these when the group is its narrowest filter (SQLite cannot turn :func:`customers_in_groups` into
+    a join that starts from the group)."""
+    return present_userids(ctx.tenant_id, group_chat_id)
 
 
 async def group_visible(session: AsyncSession, ctx: TenantContext, group_chat_id: uuid.UUID) -> bool:
