@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-import structlog
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -57,10 +56,8 @@ from huike.external_contact.repository import live_tags, members_by_id
 from huike.external_contact.schemas import ContactFilters
 from huike.security.crypto import FieldContext, decrypt_value
 from huike.security.errors import DecryptionFailed
-from huike.security.fields import crypto_of
+from huike.security.fields import crypto_of, log_decrypt_failed
 from huike.security.keys import KeyFamily, require_scope_keys
-
-log = structlog.get_logger(__name__)
 
 PAGE = 1000  # customers per page: three or four statements, a few MB in memory
 HEADER = ("客户ID", "昵称", "企业名称", "类型", "状态", "添加时间", "跟进成员", "备注", "标签", "渠道")
@@ -91,13 +88,7 @@ class _Opener:
         try:
             return decrypt_value(value, self.keys[key], where)
         except DecryptionFailed as exc:
-            log.warning(
-                "crypto.decrypt_failed",
-                code=exc.code,
-                table=where.table,
-                column=where.column,
-                row=where.row_pk,
-            )
+            log_decrypt_failed(exc, where)
             raise
 
 

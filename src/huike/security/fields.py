@@ -253,15 +253,16 @@ def _decrypt_loaded(
             raise
         except DecryptionFailed as exc:
             obj_dict.pop(attr.key, None)  # unloaded: never ciphertext or an empty value
-            log.warning(
-                "crypto.decrypt_failed",
-                code=exc.code,
-                table=where.table,
-                column=where.column,
-                row=where.row_pk,
-            )
+            log_decrypt_failed(exc, where)
             raise
         set_committed_value(state.obj(), attr.key, plaintext)
+
+
+def log_decrypt_failed(exc: DecryptionFailed, where: FieldContext) -> None:
+    """The one log line of a value that would not decrypt: where it is, never what it holds."""
+    log.warning(
+        "crypto.decrypt_failed", code=exc.code, table=where.table, column=where.column, row=where.row_pk
+    )
 
 
 def _keys_later(context: Any) -> bool:
