@@ -51,7 +51,7 @@ import json
 import unicodedata
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -450,20 +450,27 @@ class RunCache:
     async def member_ids(
         self, session: AsyncSession, ctx: TenantContext, userids: set[str]
     ) -> dict[str, uuid.UUID]:
-        missing = userids - self.members.keys()
-        if missing:
-            found = await member_ids_by_userid(session, ctx, missing)
-            self.members.update({u: found.get(u) for u in missing})
-        return {u: m for u in userids if (m := self.members[u]) is not None}
+        return await _cached(
+            self.members, userids, lambda missing: member_ids_by_userid(session, ctx, missing)
+        )
 
     async def tag_ids(
         self, session: AsyncSession, ctx: TenantContext, wecom_ids: set[str]
     ) -> dict[str, uuid.UUID]:
-        missing = wecom_ids - self.tags.keys()
-        if missing:
-            found = await tags_by_wecom_id(session, ctx, missing)
-            self.tags.update({t: found.get(t) for t in missing})
-        return {t: i for t in wecom_ids if (i := self.tags[t]) is not None}
+        return await _cached(self.tags, wecom_ids, lambda missing: tags_by_wecom_id(session, ctx, missing))
+
+
+async def _cached(
+    cache: dict[str, uuid.UUID | None],
+    keys: set[str],
+    fetch: Callable[[set[str]], Awaitable[dict[str, uuid.UUID]]],
+) -> dict[str, uuid.UUID]:
+    """``keys`` from ``cache``, the missing ones fetched once (an unknown key is remembered as None)."""
+    missing = keys - cache.keys()
+    if missing:
+        found = await fetch(missing)
+        cache.update({k: found.get(k) for k in missing})
+    return {k: v for k in keys if (v := cache[k]) is not None}
 
 
 class Applier:
@@ -1174,12 +1181,7 @@ async def resolve(session: AsyncSession, ctx: TenantContext, filters: ContactFil
         contact_ids=list(filters.contact_ids),
         visible_member_ids=await visible_member_ids(session, ctx),
     )
-    resolved.in_group = await _group_clause(session, ctx, filters)
-    in_one_group = filters.group_membership in (None, GroupMembership.in_group)
-    if resolved.in_group is not None and filters.group_chat_id is not None and in_one_group:
-        from huike.group_chat import service as group_chat
-
-        resolved.in_group_userids = group_chat.customers_of_group(ctx, filters.group_chat_id)
+    resolved.in_group, resolved.in_group_userids = await _group_clause(session, ctx, filters)
     if filters.keyword:
         key = await _index_key(session, ctx, create=False)
         parts = query_grams(filters.keyword)
@@ -1194,25 +1196,30 @@ async def resolve(session: AsyncSession, ctx: TenantContext, filters: ContactFil
     return resolved
 
 
-async def _group_clause(session: AsyncSession, ctx: TenantContext, filters: ContactFilters) -> Any:
-    """The customer-group filter as the group domain's SQL (None: no filter)."""
+async def _group_clause(
+    session: AsyncSession, ctx: TenantContext, filters: ContactFilters
+) -> tuple[Any, Any]:
+    """The customer-group filter as the group domain's SQL (None: no filter), and for "in one group"
+    that group's members' ExternalUserIDs, which a page may start from (``filters.leads``)."""
     from huike.group_chat import service as group_chat
 
     membership = filters.group_membership
     if membership is None and filters.group_chat_id is not None:
         membership = GroupMembership.in_group
     if membership is None:
-        return None
+        return None, None
     column = ExternalContact.external_userid
     if membership in (GroupMembership.any_group, GroupMembership.no_group):
         clause = group_chat.customers_in_groups(ctx, column)
-        return clause if membership == GroupMembership.any_group else ~clause
+        return (clause if membership == GroupMembership.any_group else ~clause), None
     if filters.group_chat_id is None:
         raise GroupRequired()
     if not await group_chat.group_visible(session, ctx, filters.group_chat_id):
         raise UnknownGroup(group_chat_id=str(filters.group_chat_id))
     clause = group_chat.customers_in_groups(ctx, column, filters.group_chat_id)
-    return clause if membership == GroupMembership.in_group else ~clause
+    if membership == GroupMembership.in_group:
+        return clause, group_chat.customers_of_group(ctx, filters.group_chat_id)
+    return ~clause, None
 
 
 async def select_contacts(
